@@ -1,0 +1,215 @@
+"""6. The answer: crhelper sends it, with its flaws patched here and nowhere else.
+
+crhelper (pinned to 2.0.12, whose internals these overrides follow) keeps doing what
+it does well: dispatch to one function per request type, reset its state between
+warm invocations, default the physical id, and answer from a timer before the Lambda
+deadline. Each override below names the crhelper flaw it patches.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from crhelper import resource_helper
+from crhelper.resource_helper import FAILED, CfnResource
+
+from .event import can_answer, envelope_problem, physical_id_of
+from .failure import RequestFailed
+
+logger = Logger(child=True)
+
+# CloudFormation fails the resource with "Response object is too long." past this.
+MAX_ANSWER_BYTES = 4096
+# crhelper keeps only the last ~240 characters of a reason; ours put the useful words first.
+REASON_ROOM = 240
+# The answer's last attempt must end this long before the Lambda deadline.
+DEADLINE_MARGIN_S = 0.25
+PUT_TIMEOUT_S = 5.0
+FAILED_CREATE_MARKER = "NotCreated"
+
+
+class _NoPollingClients:
+    """Stands in for boto3 while crhelper's constructor runs."""
+
+    @staticmethod
+    def client(*_args: object, **_kwargs: object) -> None:
+        return None
+
+
+class Responder(CfnResource):
+    # crhelper's own state, which its type stubs leave out.
+    _event: dict[str, Any]
+    _context: Any
+
+    def __init__(self, log: Logger) -> None:
+        # Flaw: CfnResource() creates lambda, events and logs clients for polling, which this
+        # provider never uses: about +25% cold start. Hide boto3 from its constructor instead.
+        crhelper_globals = vars(resource_helper)
+        real_boto3 = crhelper_globals["boto3"]
+        crhelper_globals["boto3"] = _NoPollingClients
+        try:
+            # sleep_on_delete=0: crhelper's 120 s default sleep would hold every stack delete.
+            super().__init__(log_level=logging.getLevelName(log.log_level), boto_level="ERROR", sleep_on_delete=0)
+        finally:
+            crhelper_globals["boto3"] = real_boto3
+        # crhelper's lines in the same structured JSON, with the same correlation keys.
+        copy_config_to_registered_loggers(source_logger=log, include={"crhelper"})
+        # Flaw: crhelper logs the whole event, and with it the ResponseURL, at DEBUG.
+        # Anyone holding that pre-signed URL can answer for the stack, so its DEBUG never shows.
+        logging.getLogger("crhelper").setLevel(max(log.log_level, logging.INFO))
+        self._answer_lock = threading.Lock()
+        self._answered = False
+
+    def __call__(self, event: Any, context: Any) -> None:
+        self._answered = False
+        if not can_answer(event):
+            logger.error("Event has no https ResponseURL; there is nowhere to answer")
+            return
+        # Flaw: crhelper reads the envelope before any of our code and, when it can't, retries
+        # an answer to an empty URL forever. Answer a malformed envelope here instead.
+        problem = envelope_problem(event)
+        if problem:
+            self._refuse(event, context, problem)
+            return
+        super().__call__(event, context)
+
+    def _wrap_function(self, func: Callable[[Any, Any], str] | None) -> None:
+        # Flaw: crhelper logs every failure with a traceback, and drops the physical id a failure may need.
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except RequestFailed as failure:
+            logger.warning("Request failed", extra={"reason": failure.reason})
+            self.Status, self.Reason = FAILED, failure.reason
+            self.PhysicalResourceId = failure.physical_id or ""
+        except Exception as error:  # a bug of ours: keep the traceback, give CloudFormation a clean reason
+            logger.exception("Unexpected error")
+            self.Status, self.Reason = FAILED, f"Internal error in the provider: {type(error).__name__}: {error}"
+
+    def generate_physical_id(self, event: Any) -> str:
+        # The physical id of a Create that failed: it names no server, so the rollback Delete leaves all alone.
+        logical_id = event.get("LogicalResourceId") if isinstance(event, Mapping) else None
+        logical_id = logical_id[:128] if isinstance(logical_id, str) and logical_id else "Resource"
+        return f"{FAILED_CREATE_MARKER}_{logical_id}_{self._rand_string(8)}"  # type: ignore[attr-defined]
+
+    def _refuse(self, event: Mapping[str, Any], context: Any, reason: str) -> None:
+        self._context = context
+        self._event = dict(event)
+        self.Status, self.Reason, self.Data = FAILED, reason, {}
+        self.StackId, self.RequestId, self.LogicalResourceId = (
+            str(event.get(key, ""))[:256] for key in ("StackId", "RequestId", "LogicalResourceId")
+        )
+        self.PhysicalResourceId = ""
+        self._send()
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
+        # Flaw: crhelper's timer and its main path can both answer; CloudFormation must get one answer.
+        with self._answer_lock:
+            if self._answered:
+                logger.warning("An answer was already sent; not sending another")
+                return
+            self._answered = True
+        if status:
+            self.Status, self.Reason = status, reason
+        # Flaw: crhelper's timer can send an empty physical id, which CloudFormation shows as
+        # "Invalid PhysicalResourceId" in place of the real reason.
+        if not self.PhysicalResourceId:
+            self.PhysicalResourceId = physical_id_of(self._event) or self.generate_physical_id(self._event)
+        body = {
+            "Status": self.Status,
+            "Reason": _shorten(str(self.Reason)),
+            "PhysicalResourceId": str(self.PhysicalResourceId),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "NoEcho": False,
+            "Data": dict(self.Data) if self.Status != FAILED else {},
+        }
+        payload = fit(body)
+        logger.info(
+            f"Answering {body['Status']}",
+            extra={"answer": {k: v for k, v in json.loads(payload).items() if k != "Data"}, "bytes": len(payload)},
+        )
+        self._deliver(self._event["ResponseURL"], payload)
+
+    def _deliver(self, url: str, payload: bytes) -> None:
+        # Flaw: crhelper retries its PUT forever, and counts any HTTP status, 403 and 500 included,
+        # as delivered. Retry until a 2xx, with backoff, and stop before the Lambda deadline.
+        # The URL is never logged: anyone holding it can answer for the stack.
+        deadline = time.monotonic() + self._context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
+        delay = 0.2
+        for attempt in range(1, 1000):
+            timeout = min(PUT_TIMEOUT_S, deadline - time.monotonic())
+            try:
+                status = _put(url, payload, timeout)
+                if 200 <= status < 300:
+                    logger.info("Answer delivered", extra={"http_status": status, "attempts": attempt})
+                    return
+                problem = f"HTTP {status}"
+            except (OSError, http.client.HTTPException) as error:
+                problem = f"{type(error).__name__}: {error}"
+            if time.monotonic() + delay + 1.0 > deadline:
+                logger.error(
+                    "Answer not delivered before the deadline", extra={"problem": problem, "attempts": attempt}
+                )
+                return
+            logger.warning("Answer not accepted; retrying", extra={"problem": problem, "attempt": attempt})
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def fit(body: dict[str, Any]) -> bytes:
+    """The answer as JSON, within CloudFormation's 4096 bytes.
+
+    Whole Data values are dropped, largest first, rather than cut: a GetAtt of a dropped
+    key then fails plainly ("Vendor response doesn't contain X key") instead of reading
+    a partial list. The reason is cut last.
+    """
+    payload = _encode(body)
+    data = dict(body["Data"])
+    while len(payload) > MAX_ANSWER_BYTES and data:
+        largest = max(data, key=lambda key: len(_encode(data[key])))
+        del data[largest]
+        logger.warning(f"Output {largest} dropped: the answer would exceed {MAX_ANSWER_BYTES} bytes")
+        payload = _encode({**body, "Data": data})
+    reason = str(body["Reason"])
+    while len(payload) > MAX_ANSWER_BYTES and reason:
+        reason = reason[: len(reason) // 2]
+        payload = _encode({**body, "Data": data, "Reason": reason})
+    return payload
+
+
+def _shorten(reason: str) -> str:
+    return reason if len(reason) <= REASON_ROOM else reason[: REASON_ROOM - 3] + "..."
+
+
+def _encode(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # Honours SSL_CERT_FILE, as crhelper's own sender does; built once, as loading CAs costs milliseconds.
+    return ssl.create_default_context()
+
+
+def _put(url: str, payload: bytes, timeout: float) -> int:
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPSConnection(parts.netloc, timeout=max(timeout, 0.1), context=_tls())
+    try:
+        # CloudFormation's pre-signed URL is signed for an empty content-type.
+        connection.request("PUT", path, body=payload, headers={"content-type": "", "content-length": str(len(payload))})
+        return connection.getresponse().status
+    finally:
+        connection.close()

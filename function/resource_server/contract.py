@@ -1,0 +1,195 @@
+"""2. The property contract: every rule Cognito enforces, checked before any write.
+
+All problems are reported at once, most useful words first: crhelper keeps only
+~240 characters of a Reason, and the console shows nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .failure import RequestFailed
+
+# CloudFormation adds these to every request; they are not ours to judge.
+CLOUDFORMATION_KEYS = ("ServiceToken", "ServiceTimeout")
+REQUIRED_KEYS = ("UserPoolId", "Identifier", "Name")
+OPTIONAL_KEYS = ("Scopes",)
+SCOPE_KEYS = ("ScopeName", "ScopeDescription")
+MAX_SCOPES = 100
+REASON_ROOM = 240  # crhelper cuts longer reasons from the front
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One field's length and pattern, from the Cognito API reference."""
+
+    max_length: int
+    pattern: re.Pattern[str]
+    says: str
+
+    def problem(self, value: object) -> str | None:
+        if not isinstance(value, str):
+            return f"must be a string, not {_kind(value)}"
+        if not value:
+            return "must not be empty"
+        if len(value) > self.max_length:
+            return f"is {len(value)} characters, over {self.max_length}"
+        if not self.pattern.fullmatch(value):
+            return self.says
+        return None
+
+
+# Cognito's patterns are Java regexes, where \w and \s are ASCII-only.
+USER_POOL_ID = Rule(55, re.compile(r"[\w-]+_[0-9a-zA-Z]+", re.ASCII), "must look like us-east-1_AbC123")
+IDENTIFIER = Rule(
+    256,
+    re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+"),
+    'must be printable ASCII without space, " or \\',
+)
+NAME = Rule(256, re.compile(r"[\w\s+=,.@-]+", re.ASCII), "may hold only letters, digits, spaces and _+=,.@-")
+SCOPE_NAME = Rule(
+    256,
+    re.compile(r"[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+"),
+    'must be printable ASCII without space, ", \\ or /',
+)
+SCOPE_DESCRIPTION = Rule(256, re.compile(r".+", re.DOTALL), "must not be empty")
+
+
+@dataclass(frozen=True)
+class ServerId:
+    """Where a resource server lives. Its text form is the physical id, as in Terraform's import id."""
+
+    user_pool_id: str
+    identifier: str
+
+    def __str__(self) -> str:
+        return f"{self.user_pool_id}|{self.identifier}"
+
+    @classmethod
+    def parse(cls, physical_id: object) -> ServerId | None:
+        """The server a physical id names, or None when this provider did not make the id."""
+        if not isinstance(physical_id, str):
+            return None
+        # A pool id can't hold "|", so the first one is the separator.
+        user_pool_id, bar, identifier = physical_id.partition("|")
+        if not bar or USER_POOL_ID.problem(user_pool_id) or IDENTIFIER.problem(identifier):
+            return None
+        return cls(user_pool_id, identifier)
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ResourceServer:
+    """The state a resource asks Cognito to hold."""
+
+    user_pool_id: str
+    identifier: str
+    name: str
+    scopes: tuple[Scope, ...] = ()
+
+    @property
+    def id(self) -> ServerId:
+        return ServerId(self.user_pool_id, self.identifier)
+
+    @property
+    def scope_strings(self) -> tuple[str, ...]:
+        """The scopes as a token carries them."""
+        return tuple(f"{self.identifier}/{scope.name}" for scope in self.scopes)
+
+    def holds_same_state(self, other: ResourceServer) -> bool:
+        """True when Cognito would gain nothing by an update; scope order carries no meaning to it."""
+        return (
+            self.id == other.id
+            and self.name == other.name
+            and sorted((s.name, s.description) for s in self.scopes)
+            == sorted((s.name, s.description) for s in other.scopes)
+        )
+
+
+class InvalidProperties(RequestFailed):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(_reason(problems))
+        self.problems = problems
+
+
+def parse(properties: object) -> ResourceServer:
+    """Read ResourceProperties into a ResourceServer, or raise InvalidProperties naming every problem."""
+    if not isinstance(properties, Mapping):
+        raise InvalidProperties([f"ResourceProperties must be a map with {', '.join(REQUIRED_KEYS)}"])
+
+    problems = [f"{key} is required" for key in REQUIRED_KEYS if key not in properties]
+    known = (*REQUIRED_KEYS, *OPTIONAL_KEYS, *CLOUDFORMATION_KEYS)
+    problems += [
+        f"{key!s:.40} is not a property (expected {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})"
+        for key in properties
+        if key not in known
+    ]
+    for key, rule in (("UserPoolId", USER_POOL_ID), ("Identifier", IDENTIFIER), ("Name", NAME)):
+        if key in properties and (problem := rule.problem(properties[key])):
+            problems.append(f"{key} {problem}")
+
+    scopes, scope_problems = _parse_scopes(properties.get("Scopes", []))
+    problems += scope_problems
+    if problems:
+        raise InvalidProperties(problems)
+    return ResourceServer(properties["UserPoolId"], properties["Identifier"], properties["Name"], scopes)
+
+
+def _parse_scopes(value: object) -> tuple[tuple[Scope, ...], list[str]]:
+    if not isinstance(value, list):
+        return (), [f"Scopes must be a list of {{ScopeName, ScopeDescription}} maps, not {_kind(value)}"]
+    problems = []
+    if len(value) > MAX_SCOPES:
+        problems.append(f"Scopes has {len(value)} items, over Cognito's {MAX_SCOPES}")
+    scopes: list[Scope] = []
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(value):
+        where = f"Scopes[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where} must be a map with ScopeName and ScopeDescription, not {_kind(item)}")
+            continue
+        item_problems = [f"{where}.{key} is required" for key in SCOPE_KEYS if key not in item]
+        item_problems += [f"{where}.{key!s:.40} is not a scope key" for key in item if key not in SCOPE_KEYS]
+        for key, rule in (("ScopeName", SCOPE_NAME), ("ScopeDescription", SCOPE_DESCRIPTION)):
+            if key in item and (problem := rule.problem(item[key])):
+                item_problems.append(f"{where}.{key} {problem}")
+        if item_problems:
+            problems += item_problems
+            continue
+        name = item["ScopeName"]
+        if name in first_index:
+            problems.append(f"{where}.ScopeName duplicates Scopes[{first_index[name]}] ({name:.40})")
+            continue
+        first_index[name] = index
+        scopes.append(Scope(name, item["ScopeDescription"]))
+    return tuple(scopes), problems
+
+
+def _reason(problems: list[str]) -> str:
+    """Whole problems, as many as fit, then how many more there are."""
+    reason = "Invalid properties: "
+    for shown, problem in enumerate(problems):
+        rest = len(problems) - shown - 1
+        tail = f"; +{rest} more" if rest else ""
+        candidate = reason + ("; " if shown else "") + problem
+        if len(candidate + tail) > REASON_ROOM and shown:
+            return f"{reason}; +{rest + 1} more"
+        reason = candidate
+    return reason[:REASON_ROOM]
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__

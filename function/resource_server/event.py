@@ -1,0 +1,91 @@
+"""1. The event: what CloudFormation sends, read into a typed Request.
+
+Powertools' CloudFormationCustomResourceEvent would do this too, but importing its
+data_classes package adds ~13% to cold start (see `make bench`); the tests check
+every event in events/ against Powertools' pydantic models instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, cast
+
+RequestType = Literal["Create", "Update", "Delete"]
+REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
+# The fields crhelper reads before our code runs, with bounds in UTF-8 bytes. CloudFormation's
+# own values are far shorter; the bounds keep an answer that echoes them within 4096 bytes.
+ENVELOPE_LIMITS = {"RequestType": 16, "StackId": 512, "RequestId": 256, "LogicalResourceId": 256}
+MAX_PHYSICAL_ID = 1024  # CloudFormation's own limit
+MAX_RESPONSE_URL = 8192
+
+
+@dataclass(frozen=True)
+class Request:
+    request_type: RequestType
+    stack_id: str
+    request_id: str
+    logical_resource_id: str
+    physical_resource_id: str  # "" on Create
+    properties: object  # as sent: the contract judges its shape
+    old_properties: object
+
+
+def can_answer(event: object) -> bool:
+    """Whether there is anywhere to send an answer at all."""
+    return (
+        isinstance(event, Mapping)
+        and isinstance(url := event.get("ResponseURL"), str)
+        and url.startswith("https://")
+        and len(url) <= MAX_RESPONSE_URL
+    )
+
+
+def envelope_problem(event: Mapping[str, object]) -> str | None:
+    """Why crhelper could not answer this event properly, or None."""
+    for key, limit in ENVELOPE_LIMITS.items():
+        if not _is_text(event.get(key), limit):
+            return f"Malformed request: {key} must be a string of 1-{limit} bytes"
+    if event["RequestType"] not in REQUEST_TYPES:
+        return f"Malformed request: RequestType must be one of {', '.join(REQUEST_TYPES)}"
+    if event["RequestType"] != "Create" and not _is_text(event.get("PhysicalResourceId"), MAX_PHYSICAL_ID):
+        return f"Malformed request: PhysicalResourceId must be a string of 1-{MAX_PHYSICAL_ID} bytes"
+    return None
+
+
+def read(event: Mapping[str, object]) -> Request:
+    """The request in an event that envelope_problem() has passed."""
+    physical_id = event.get("PhysicalResourceId", "")
+    return Request(
+        request_type=cast(RequestType, event["RequestType"]),
+        stack_id=str(event["StackId"]),
+        request_id=str(event["RequestId"]),
+        logical_resource_id=str(event["LogicalResourceId"]),
+        physical_resource_id=physical_id if isinstance(physical_id, str) else "",
+        properties=event.get("ResourceProperties"),
+        old_properties=event.get("OldResourceProperties"),
+    )
+
+
+def correlation_keys(event: object) -> dict[str, str]:
+    """The keys every log line carries, so one request's lines can be found together."""
+    fields = event if isinstance(event, Mapping) else {}
+    keys = ("RequestType", "StackId", "LogicalResourceId", "RequestId", "PhysicalResourceId")
+    return {key: str(fields.get(key, ""))[:MAX_PHYSICAL_ID] for key in keys}
+
+
+def redacted(event: object) -> object:
+    """The event as it may be logged: the pre-signed ResponseURL lets anyone answer for the stack."""
+    if not isinstance(event, Mapping):
+        return event
+    return {key: "<redacted>" if key == "ResponseURL" else value for key, value in event.items()}
+
+
+def physical_id_of(event: Mapping[str, object]) -> str:
+    """The event's physical id when it is one CloudFormation could accept back, else ""."""
+    value = event.get("PhysicalResourceId")
+    return value if isinstance(value, str) and _is_text(value, MAX_PHYSICAL_ID) else ""
+
+
+def _is_text(value: object, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value.encode("utf-8", "replace")) <= limit

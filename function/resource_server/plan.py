@@ -1,0 +1,96 @@
+"""3. The plan: what a request means for Cognito, decided before any call, then carried out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from . import contract
+from .cognito import Cognito
+from .contract import ResourceServer, ServerId
+from .event import Request
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Create:
+    server: ResourceServer
+
+
+@dataclass(frozen=True)
+class UpdateInPlace:
+    server: ResourceServer
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A new UserPoolId or Identifier: make the new server, and leave the old one to
+    CloudFormation's cleanup Delete, which names the old physical id."""
+
+    server: ResourceServer
+    old_physical_id: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    server_id: ServerId
+
+
+@dataclass(frozen=True)
+class LeaveAlone:
+    """A physical id this provider did not make, such as the marker of a Create that failed."""
+
+    physical_id: str
+
+
+Step = Create | UpdateInPlace | Replace | Delete | LeaveAlone
+
+
+@dataclass(frozen=True)
+class Outcome:
+    physical_id: str
+    server: ResourceServer | None  # what Cognito now holds, when the resource still exists
+
+
+def decide(request: Request) -> Step:
+    if request.request_type == "Delete":
+        # Properties are not read: a stack must stay deletable even if they are now invalid.
+        server_id = ServerId.parse(request.physical_resource_id)
+        return Delete(server_id) if server_id else LeaveAlone(request.physical_resource_id)
+    server = contract.parse(request.properties)
+    if request.request_type == "Create":
+        return Create(server)
+    # The physical id changes exactly when a replacement is needed.
+    if str(server.id) == request.physical_resource_id:
+        return UpdateInPlace(server)
+    return Replace(server, request.physical_resource_id)
+
+
+def carry_out(step: Step, cognito: Cognito) -> Outcome:
+    match step:
+        case Create(server) | Replace(server, _):
+            cognito.create(server)
+            return Outcome(str(server.id), server)
+        case UpdateInPlace(server):
+            _update_in_place(server, cognito)
+            return Outcome(str(server.id), server)
+        case Delete(server_id):
+            if not cognito.delete(server_id):
+                logger.info("Resource server or its user pool was already gone", extra={"server": str(server_id)})
+            return Outcome(str(server_id), None)
+        case LeaveAlone(physical_id):
+            logger.info("Physical id names no resource server of ours; nothing to delete")
+            return Outcome(physical_id, None)
+
+
+def _update_in_place(server: ResourceServer, cognito: Cognito) -> None:
+    current = cognito.describe(server.id)
+    if current is None:
+        logger.warning("Resource server was deleted outside the stack; recreating it", extra={"server": str(server.id)})
+        cognito.create(server)
+    elif current.holds_same_state(server):
+        logger.info("Cognito already holds this state; no write")
+    else:
+        cognito.update(server)

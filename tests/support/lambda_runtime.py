@@ -1,0 +1,105 @@
+"""Run the real handler the way the Lambda runtime does: one fresh process per request.
+
+`invoke()` starts `python -m tests.support.lambda_runtime` with the event on stdin and
+the function's environment. The child imports `app` cold, builds a context with the
+function's timeout, calls `app.handler`, and is killed at the deadline, as Lambda would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION = ROOT / "function"
+TIMED_OUT = 124  # the child's exit code when Lambda's deadline kills it
+
+
+@dataclass(frozen=True)
+class Invocation:
+    returncode: int
+    logs: str  # everything the function wrote: Lambda sends it to CloudWatch
+    seconds: float
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode == TIMED_OUT
+
+
+def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> dict[str, str]:
+    """What Lambda and template.yaml give the function, aimed at local stand-ins."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(FUNCTION), str(ROOT)]),
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_LAMBDA_FUNCTION_NAME": "cognito-resource-server-provider-Function",
+            "POWERTOOLS_SERVICE_NAME": "cognito-resource-server",
+            "LOG_LEVEL": "INFO",
+            "SSL_CERT_FILE": str(cert_file),
+        }
+    )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    env.update(extra)
+    return env
+
+
+def start(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.lambda_runtime", str(timeout_s)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(event))
+    process.stdin.close()
+    return process
+
+
+def finish(process: subprocess.Popen[str], started: float) -> Invocation:
+    assert process.stdout is not None
+    logs = process.stdout.read()
+    return Invocation(process.wait(), logs, time.monotonic() - started)
+
+
+def invoke(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> Invocation:
+    started = time.monotonic()
+    return finish(start(event, env, timeout_s), started)
+
+
+def _main() -> None:
+    timeout_s = float(sys.argv[1])
+    event = json.loads(sys.stdin.read())
+    from tests.support.lambda_context import LambdaContext
+
+    context = LambdaContext(timeout_s)  # the clock starts before init, as Lambda's does for a cold start
+
+    def deadline() -> None:
+        print(f"Task timed out after {timeout_s:.2f} seconds", flush=True)
+        os._exit(TIMED_OUT)
+
+    threading.Timer(timeout_s, deadline).start()
+    import app
+
+    app.handler(event, context)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _main()
