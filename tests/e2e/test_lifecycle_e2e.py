@@ -6,16 +6,18 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import Lambda
 from tests.support import events
 from tests.support.emulator import CognitoEmulator
+from tests.support.lambda_runtime import LocalLambda
 
 pytestmark = pytest.mark.e2e
 OLD = "https://solar-system-data-api.example.com"
 NEW = "https://planets-api.example.com"
 
 
-def test_whole_stack_lifecycle_from_the_events_files(function: Lambda, emulator: CognitoEmulator, pool: str) -> None:
+def test_whole_stack_lifecycle_from_the_events_files(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
     create = function.send(events.load("create"), pool=pool)
     assert create == {
         "Status": "SUCCESS",
@@ -62,7 +64,7 @@ def test_whole_stack_lifecycle_from_the_events_files(function: Lambda, emulator:
     assert emulator.servers(pool) == {}
 
 
-def test_answer_is_one_put_with_the_headers_a_presigned_url_expects(function: Lambda, pool: str) -> None:
+def test_answer_is_one_put_with_the_headers_a_presigned_url_expects(function: LocalLambda, pool: str) -> None:
     answer = function.send(events.load("create"), pool=pool)
 
     deliveries = function.receiver.deliveries_for(answer["RequestId"])
@@ -72,7 +74,9 @@ def test_answer_is_one_put_with_the_headers_a_presigned_url_expects(function: La
     assert "X-Amz-Signature=" in deliveries[0].path, "the pre-signed query string is sent back unchanged"
 
 
-def test_every_log_line_is_json_with_correlation_keys_and_never_the_response_url(function: Lambda, pool: str) -> None:
+def test_every_log_line_is_json_with_correlation_keys_and_never_the_response_url(
+    function: LocalLambda, pool: str
+) -> None:
     event = events.load("create")
     signature = event["ResponseURL"].split("X-Amz-Signature=")[1]
     function.send(event, pool=pool, LOG_LEVEL="DEBUG")

@@ -23,7 +23,8 @@ from typing import Any
 
 import boto3
 from moto.cognitoidp.exceptions import ResourceNotFoundError
-from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer
+from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
@@ -127,8 +128,19 @@ class CognitoEmulator:
             aws_secret_access_key="testing",
         )
 
-    def create_user_pool(self, name: str = "demo-pool") -> str:
-        return str(self.client().create_user_pool(PoolName=name)["UserPool"]["Id"])
+    def create_user_pool(self, name: str = "demo-pool", pool_id: str | None = None) -> str:
+        """A new user pool; `pool_id` gives it a chosen id, such as the one an event names."""
+        created = str(self.client().create_user_pool(PoolName=name)["UserPool"]["Id"])
+        if pool_id is None:
+            return created
+        pools = cognitoidp_backends[DEFAULT_ACCOUNT_ID][REGION].user_pools
+        pool = pools.pop(created)
+        pool.id, pool.arn = pool_id, pool.arn.replace(created, pool_id)
+        pools[pool_id] = pool
+        return pool_id
+
+    def has_user_pool(self, pool_id: str) -> bool:
+        return pool_id in cognitoidp_backends[DEFAULT_ACCOUNT_ID][REGION].user_pools
 
     def servers(self, user_pool_id: str) -> dict[str, dict[str, Any]]:
         """What Cognito holds in a pool, by Identifier."""

@@ -22,7 +22,9 @@ def load(name: str) -> dict[str, Any]:
     return event
 
 
-def aimed(event: dict[str, Any], *, pool: str | None = None, receiver: str | None = None) -> dict[str, Any]:
+def aimed(
+    event: dict[str, Any], *, pool: str | None = None, receiver: str | None = None, new_request_id: bool = True
+) -> dict[str, Any]:
     """A copy with the example pool swapped for `pool`, a fresh RequestId, and the ResponseURL's
     host swapped for `receiver` (host:port), keeping its path and signature as CloudFormation's."""
     aimed_event = copy.deepcopy(event)
@@ -33,8 +35,8 @@ def aimed(event: dict[str, Any], *, pool: str | None = None, receiver: str | Non
         physical_id = aimed_event.get("PhysicalResourceId")
         if isinstance(physical_id, str) and physical_id.startswith(f"{EXAMPLE_POOL}|"):
             aimed_event["PhysicalResourceId"] = pool + physical_id[len(EXAMPLE_POOL) :]
-    request_id = str(uuid.uuid4())
     old_request_id = aimed_event.get("RequestId", "")
+    request_id = str(uuid.uuid4()) if new_request_id else old_request_id
     aimed_event["RequestId"] = request_id
     if receiver is not None:
         parts = urlsplit(aimed_event["ResponseURL"])

@@ -15,7 +15,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.support import events
+
+if TYPE_CHECKING:
+    from tests.support.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = ROOT / "function"
@@ -80,6 +85,31 @@ def finish(process: subprocess.Popen[str], started: float) -> Invocation:
 def invoke(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> Invocation:
     started = time.monotonic()
     return finish(start(event, env, timeout_s), started)
+
+
+class LocalLambda:
+    """The deployed function, aimed at a local Cognito and receiver: each send is a fresh process."""
+
+    def __init__(self, endpoint: str, receiver: Receiver, **env: str) -> None:
+        self.receiver = receiver
+        self.env = function_environment(endpoint, receiver.cert_file, **env)
+        self.last: Invocation | None = None
+
+    def send(
+        self,
+        event: dict[str, Any],
+        *,
+        pool: str | None = None,
+        timeout_s: float = 60.0,
+        new_request_id: bool = True,
+        **env: str,
+    ) -> dict[str, Any]:
+        """Invoke on `event` (aimed at `pool` and the receiver); return the answer CloudFormation would get."""
+        aimed = events.aimed(event, pool=pool, receiver=self.receiver.host, new_request_id=new_request_id)
+        self.last = invoke(aimed, {**self.env, **env}, timeout_s)
+        if self.last.timed_out:
+            raise TimeoutError(f"the function timed out after {timeout_s} s:\n{self.last.logs}")
+        return self.receiver.answer_for(aimed["RequestId"], timeout_s=5)
 
 
 def _main() -> None:

@@ -1,0 +1,128 @@
+"""`make demo`: a stack's whole lifecycle, played through the real handler on this machine.
+
+Cognito is moto on 127.0.0.1 with this project's Update/Delete extension; the ResponseURL is
+a local HTTPS receiver; each request runs in a fresh process, as Lambda runs it. The requests
+are the files in events/, as CloudFormation sends them. Exits 1 if any answer is not what the
+stack needs, so it doubles as a smoke test.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support import events
+from tests.support.emulator import CognitoEmulator, running_emulator
+from tests.support.lambda_runtime import LocalLambda
+from tests.support.receiver import Receiver
+
+BOLD, DIM, GREEN, RED, RESET = (
+    ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    source: str
+    event: dict[str, Any]
+    physical_id: str  # what the stack needs back; {pool} stands for the demo's pool
+    holds: frozenset[str]  # the identifiers Cognito should hold afterwards
+    why: str
+
+
+def lifecycle() -> list[Step]:
+    create, update, replace, delete = (events.load(n) for n in ("create", "update", "update-replace", "delete"))
+    old_id, new_id = create["ResourceProperties"]["Identifier"], replace["ResourceProperties"]["Identifier"]
+    # CloudFormation's cleanup Delete names the replaced resource: its old id and old properties.
+    cleanup = events.request("Delete", replace["OldResourceProperties"], physical_id=replace["PhysicalResourceId"])
+    return [
+        Step("Create", "events/create.json", create, f"{{pool}}|{old_id}", frozenset({old_id}), "creates the server"),
+        Step(
+            "Update in place",
+            "events/update.json",
+            update,
+            f"{{pool}}|{old_id}",
+            frozenset({old_id}),
+            "adds a scope; same physical id, so no replacement",
+        ),
+        Step(
+            "Update with a new Identifier (replacement)",
+            "events/update-replace.json",
+            replace,
+            f"{{pool}}|{new_id}",
+            frozenset({old_id, new_id}),
+            "a replacement: new physical id, old server kept for cleanup",
+        ),
+        Step(
+            "Delete of the replaced server (cleanup)",
+            "update-replace.json's old id and properties",
+            cleanup,
+            f"{{pool}}|{old_id}",
+            frozenset({new_id}),
+            "CloudFormation removes the replaced server",
+        ),
+        Step("Delete of the stack", "events/delete.json", delete, f"{{pool}}|{new_id}", frozenset(), "the stack is deleted"),
+    ]
+
+
+def show_answer(answer: dict[str, Any]) -> None:
+    colour = GREEN if answer["Status"] == "SUCCESS" else RED
+    print(f"   {colour}{answer['Status']}{RESET}  PhysicalResourceId {answer['PhysicalResourceId']}")
+    if answer.get("Reason"):
+        print(f"   Reason  {answer['Reason']}")
+    for key, value in answer.get("Data", {}).items():
+        lines = textwrap.wrap(value, 88, break_on_hyphens=False) or [""]
+        print(f"   {DIM}GetAtt{RESET} {key:<11}{lines[0]}")
+        for line in lines[1:]:
+            print(f"   {'':<18}{line}")
+
+
+def show_cognito(emulator: CognitoEmulator, pool: str) -> set[str]:
+    held = emulator.servers(pool)
+    print(f"   {DIM}Cognito now holds:{RESET}" + (" nothing" if not held else ""))
+    for identifier, server in held.items():
+        scopes = ", ".join(s["ScopeName"] for s in server.get("Scopes", []))
+        print(f"     {identifier}  {server['Name']!r}  scopes: {scopes or '(none)'}")
+    return set(held)
+
+
+def main() -> int:
+    with running_emulator() as emulator, Receiver() as receiver:
+        pool = emulator.create_user_pool("demo-pool")
+        function = LocalLambda(emulator.endpoint, receiver)
+        print(f"{BOLD}Custom::CognitoResourceServer, a stack's lifecycle on this machine{RESET}")
+        print(f"{DIM}Cognito emulator (moto) {emulator.endpoint}, user pool {pool}")
+        print(f"ResponseURL receiver https://{receiver.host} (throwaway certificate){RESET}\n")
+
+        problems = []
+        for number, step in enumerate(lifecycle(), 1):
+            print(f"{BOLD}{number}. {step.title}{RESET}  {DIM}({step.source}){RESET}")
+            print(f"   {DIM}{step.why}{RESET}")
+            answer = function.send(step.event, pool=pool)
+            assert function.last is not None
+            show_answer(answer)
+            held = show_cognito(emulator, pool)
+            print(f"   {DIM}{function.last.seconds:.2f} s in a fresh process{RESET}\n")
+            expected_id = step.physical_id.format(pool=pool)
+            if answer["Status"] != "SUCCESS":
+                problems.append(f"{step.title}: {answer['Status']} {answer.get('Reason', '')}")
+            if answer["PhysicalResourceId"] != expected_id:
+                problems.append(f"{step.title}: physical id {answer['PhysicalResourceId']!r}, needed {expected_id!r}")
+            if held != step.holds:
+                problems.append(f"{step.title}: Cognito holds {sorted(held)}, needed {sorted(step.holds)}")
+
+    if problems:
+        print(f"{RED}{BOLD}Verdict: FAIL{RESET}: " + "; ".join(problems))
+        return 1
+    print(
+        f"{GREEN}{BOLD}Verdict: PASS{RESET}: 5 requests, 5 SUCCESS answers with the physical ids the stack "
+        "needs, and nothing left in Cognito."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

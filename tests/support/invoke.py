@@ -1,0 +1,92 @@
+"""`make invoke EVENT=events/create.json`: `sam local invoke`, without Docker.
+
+Runs the handler once on the event, in its own process, and prints the answer it sent to
+the ResponseURL (a local HTTPS receiver). Cognito is the embedded emulator, set up with
+what the event assumes exists; or, when AWS_ENDPOINT_URL is set, that endpoint as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.support.emulator import CognitoEmulator, running_emulator
+from tests.support.lambda_runtime import LocalLambda
+from tests.support.receiver import Receiver
+
+
+def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
+    """Create what the event assumes exists: its user pool and, for Update and Delete, its server."""
+    props = event.get("ResourceProperties") or {}
+    before = event.get("OldResourceProperties") if event.get("RequestType") == "Update" else props
+    pool_id, bar, identifier = str(event.get("PhysicalResourceId", "")).partition("|")
+    pool_id = pool_id if bar else str(props.get("UserPoolId", ""))
+    notes = []
+    for pool in dict.fromkeys([pool_id, str(props.get("UserPoolId", ""))]):
+        if pool and not emulator.has_user_pool(pool):
+            emulator.create_user_pool(f"pool-{pool}", pool_id=pool)
+            notes.append(f"user pool {pool}")
+    if bar and event.get("RequestType") in ("Update", "Delete") and isinstance(before, dict):
+        scopes = before.get("Scopes") or []
+        emulator.client().create_resource_server(
+            UserPoolId=pool_id, Identifier=identifier, Name=str(before.get("Name", identifier)), Scopes=scopes
+        )
+        notes.append(f"resource server {identifier}")
+    return notes
+
+
+def missing_pool(endpoint: str, event: dict[str, Any]) -> str | None:
+    pool = (event.get("ResourceProperties") or {}).get("UserPoolId")
+    if event.get("RequestType") == "Delete" or not isinstance(pool, str):
+        return None
+    client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    try:
+        client.describe_user_pool(UserPoolId=pool)
+    except client.exceptions.ResourceNotFoundException:
+        return pool
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("event", type=Path, help="a CloudFormation request, such as events/create.json")
+    parser.add_argument("--logs", action="store_true", help="print the function's log lines too")
+    args = parser.parse_args()
+    event = json.loads(args.event.read_text())
+
+    with ExitStack() as stack:
+        receiver = stack.enter_context(Receiver())
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        if endpoint:
+            print(f"Cognito: {endpoint} (AWS_ENDPOINT_URL)")
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            if pool := missing_pool(endpoint, event):
+                print(f"Note: user pool {pool}, named by the event, does not exist at {endpoint}.")
+                print("      Create it there, or put an existing pool's id in the event; the answer will be FAILED.")
+            env = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        else:
+            emulator = stack.enter_context(running_emulator())
+            endpoint, env = emulator.endpoint, {}
+            notes = seed(emulator, event)
+            print(f"Cognito: embedded emulator {endpoint}" + (f", holding {' and '.join(notes)}" if notes else ""))
+        function = LocalLambda(endpoint, receiver, **env)
+        print(f"Invoking the handler on {args.event} ({event.get('RequestType')}) in a fresh process...")
+        answer = function.send(event, new_request_id=False)
+        assert function.last is not None
+        if args.logs:
+            print(function.last.logs.rstrip())
+        print(f"Answer sent to the ResponseURL ({function.last.seconds:.2f} s):")
+        print(json.dumps(answer, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
