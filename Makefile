@@ -9,11 +9,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := function:.
 
-.PHONY: help test lint typecheck cfn-lint pytest demo clean
+SAM_VENV := $(VENV)/sam
+SAM := $(SAM_VENV)/bin/sam
+# sam build without a container needs python3.13 on PATH; SAM's telemetry needs a network.
+SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
+EVENT ?= events/create.json
+
+.PHONY: help test lint typecheck cfn-lint pytest demo invoke emulator package clean
 
 help:
-	@echo "make demo   play a stack's lifecycle through the handler, against a local Cognito emulator"
-	@echo "make test   lint, type-check, cfn-lint and the whole test suite"
+	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
+	@echo "make test      lint, type-check, cfn-lint and the whole test suite"
+	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
+	@echo "make emulator  the Cognito emulator on port 5000, for sam local invoke or AWS_ENDPOINT_URL"
+	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 
 $(STAMP): tests/requirements.txt function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +40,29 @@ typecheck: $(STAMP)
 	$(BIN)/mypy function
 
 cfn-lint: $(STAMP)
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml examples/*.yaml
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	@$(BIN)/python -m tests.support.demo
+
+invoke: $(STAMP)
+	@$(BIN)/python -m tests.support.invoke $(EVENT) $(if $(LOGS),--logs)
+
+emulator: $(STAMP)
+	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),5000)
+
+# aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
+$(SAM): $(STAMP)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0
+
+package: $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint
+	$(SAM_ENV) $(SAM) build
+	@$(BIN)/python -m tests.support.artifact .aws-sam/build/Function
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

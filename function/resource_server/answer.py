@@ -9,6 +9,7 @@ deadline. Each override below names the crhelper flaw it patches.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import logging
 import ssl
@@ -51,6 +52,7 @@ class Responder(CfnResource):
     # crhelper's own state, which its type stubs leave out.
     _event: dict[str, Any]
     _context: Any
+    _sam_local: str | None
 
     def __init__(self, log: Logger) -> None:
         # Flaw: CfnResource() creates lambda, events and logs clients for polling, which this
@@ -136,10 +138,7 @@ class Responder(CfnResource):
             "Data": dict(self.Data) if self.Status != FAILED else {},
         }
         payload = fit(body)
-        logger.info(
-            f"Answering {body['Status']}",
-            extra={"answer": {k: v for k, v in json.loads(payload).items() if k != "Data"}, "bytes": len(payload)},
-        )
+        logger.info(f"Answering {body['Status']}", extra={"answer": json.loads(payload), "bytes": len(payload)})
         self._deliver(self._event["ResponseURL"], payload)
 
     def _deliver(self, url: str, payload: bytes) -> None:
@@ -147,8 +146,10 @@ class Responder(CfnResource):
         # as delivered. Retry until a 2xx, with backoff, and stop before the Lambda deadline.
         # The URL is never logged: anyone holding it can answer for the stack.
         deadline = time.monotonic() + self._context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_S
+        # Under `sam local invoke` no stack waits for the answer, and the event's URL is a sample: try once.
+        once = bool(self._sam_local)
         delay = 0.2
-        for attempt in range(1, 1000):
+        for attempt in itertools.count(1):
             timeout = min(PUT_TIMEOUT_S, deadline - time.monotonic())
             try:
                 status = _put(url, payload, timeout)
@@ -158,7 +159,7 @@ class Responder(CfnResource):
                 problem = f"HTTP {status}"
             except (OSError, http.client.HTTPException) as error:
                 problem = f"{type(error).__name__}: {error}"
-            if time.monotonic() + delay + 1.0 > deadline:
+            if once or time.monotonic() + delay + 1.0 > deadline:
                 logger.error(
                     "Answer not delivered before the deadline", extra={"problem": problem, "attempts": attempt}
                 )

@@ -157,18 +157,21 @@ def _failure(action: str, server_id: ServerId, error: Exception) -> RequestFaile
     code, message = _code(error), _message(error)
     attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
     if code == "LimitExceededException":
-        why = "Cognito quota reached (25 resource servers per user pool by default; raise it in Service Quotas)"
+        why = (
+            f"Quota reached in user pool {pool}: Cognito allows 25 resource servers per pool by default; "
+            "raise it in Service Quotas"
+        )
     elif code in ("AccessDeniedException", "AccessDenied", "NotAuthorizedException"):
-        why = f"Access denied: the provider may not call cognito-idp:{action} on this pool; check its UserPoolArns"
+        why = f"Access denied to cognito-idp:{action} on user pool {pool}; add the pool to the provider's UserPoolArns"
     elif code == "ResourceNotFoundException":
         why = f"User pool {pool} not found"
     elif code == "TooManyRequestsException":
-        why = f"Still throttled after {attempts} attempts (Cognito allows 5 writes/s per user pool)"
+        why = f"Still throttled after {attempts} attempts on user pool {pool} (Cognito allows 5 writes/s per pool)"
     elif code == "InternalErrorException":
-        why = f"Cognito internal error after {attempts} attempts; retry the deployment"
+        why = f"Cognito internal error after {attempts} attempts on user pool {pool}; retry the deployment"
     else:
-        why = f"Cognito refused it: {code}"
-    return RequestFailed(f"{why} ({action}, {pool}): {message}")
+        why = f"Cognito refused it on user pool {pool}: {code}"
+    return RequestFailed(f"{why} ({action}: {message})")
 
 
 def _log_call(action: str, server_id: ServerId, response: Any) -> None:

@@ -64,7 +64,14 @@ def lifecycle() -> list[Step]:
             frozenset({new_id}),
             "CloudFormation removes the replaced server",
         ),
-        Step("Delete of the stack", "events/delete.json", delete, f"{{pool}}|{new_id}", frozenset(), "the stack is deleted"),
+        Step(
+            "Delete of the stack",
+            "events/delete.json",
+            delete,
+            f"{{pool}}|{new_id}",
+            frozenset(),
+            "the stack is deleted",
+        ),
     ]
 
 
@@ -91,7 +98,7 @@ def show_cognito(emulator: CognitoEmulator, pool: str) -> set[str]:
 
 def main() -> int:
     with running_emulator() as emulator, Receiver() as receiver:
-        pool = emulator.create_user_pool("demo-pool")
+        pool = emulator.create_user_pool("demo-pool", pool_id=events.EXAMPLE_POOL)  # the pool events/ names
         function = LocalLambda(emulator.endpoint, receiver)
         print(f"{BOLD}Custom::CognitoResourceServer, a stack's lifecycle on this machine{RESET}")
         print(f"{DIM}Cognito emulator (moto) {emulator.endpoint}, user pool {pool}")

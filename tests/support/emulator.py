@@ -24,8 +24,8 @@ from typing import Any
 import boto3
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.server import ThreadedMotoServer
@@ -104,16 +104,16 @@ def install() -> None:
 class CognitoEmulator:
     """moto's server on 127.0.0.1 with the extension installed: Cognito for handlers in other processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         install()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint = ""
 
     def start(self) -> CognitoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
         self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        _host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
         return self
 
     def stop(self) -> None:
@@ -155,3 +155,30 @@ def running_emulator() -> Iterator[CognitoEmulator]:
         yield emulator
     finally:
         emulator.stop()
+
+
+def main() -> None:
+    """`make emulator`: the extended moto server in the foreground, for `sam local invoke` and `make invoke`."""
+    import argparse
+    import threading
+
+    from tests.support.events import EXAMPLE_POOL
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 lets a Docker container reach it")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    emulator = CognitoEmulator(args.host, args.port).start()
+    emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
+    print(
+        f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names."
+    )
+    print("Ctrl-C stops it.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

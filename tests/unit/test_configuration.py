@@ -1,0 +1,50 @@
+"""The function honours the SDK's standard configuration, and what template.yaml declares is harmless."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from resource_server.cognito import Cognito
+from tests.support.lambda_runtime import ROOT
+
+
+def template_environment() -> dict[str, str]:
+    text = (ROOT / "template.yaml").read_text()
+    variables: dict[str, str] = yaml.load(text, Loader=_Loader)["Resources"]["Function"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    return variables
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags as plain values."""
+
+
+_Loader.add_multi_constructor(
+    "!", lambda loader, _suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+)
+
+
+def test_declared_endpoint_variable_is_empty_and_then_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared = template_environment()["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"]
+    assert declared == ""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", declared)
+
+    client = Cognito.from_environment()._client
+
+    assert client.meta.endpoint_url == "https://cognito-idp.us-east-1.amazonaws.com"
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"])
+def test_endpoint_variables_aim_the_client(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "http://127.0.0.1:5000")
+
+    assert Cognito.from_environment()._client.meta.endpoint_url == "http://127.0.0.1:5000"
+
+
+def test_retry_mode_survives_throttling() -> None:
+    config = Cognito.from_environment()._client.meta.config
+
+    assert config.retries["mode"] in ("standard", "adaptive")
+    assert config.retries["total_max_attempts"] >= 5
