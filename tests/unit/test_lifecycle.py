@@ -308,5 +308,5 @@ def test_the_26th_server_in_a_pool_fails_naming_the_quota(provider: Provider, co
     answer = create(provider, events.properties(pool))
 
     assert answer["Status"] == "FAILED"
-    assert "quota" in answer["Reason"]
+    assert answer["Reason"].startswith("Quota reached in user pool")
     assert "Service Quotas" in answer["Reason"]
