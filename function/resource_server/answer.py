@@ -12,6 +12,7 @@ import http.client
 import itertools
 import json
 import logging
+import re
 import ssl
 import threading
 import time
@@ -37,7 +38,8 @@ REASON_ROOM = 240
 # The answer's last attempt must end this long before the Lambda deadline.
 DEADLINE_MARGIN_S = 0.25
 PUT_TIMEOUT_S = 5.0
-FAILED_CREATE_MARKER = "NotCreated"
+FAILED_CREATE_MARKER = "NotCreated"  # no "|", so it never parses as {pool}|{identifier}
+ENVELOPE_IDS = ("LogicalResourceId", "RequestId")
 
 
 class _NoPollingClients:
@@ -54,7 +56,9 @@ class Responder(CfnResource):
     _context: Any
     _sam_local: str | None
 
-    def __init__(self, log: Logger) -> None:
+    def __init__(self, log: Logger, server_in_doubt: Callable[[], object] = lambda: None) -> None:
+        """`server_in_doubt` names the server a CreateResourceServer in flight may have made, if any."""
+        self._server_in_doubt = server_in_doubt
         # Flaw: CfnResource() creates lambda, events and logs clients for polling, which this
         # provider never uses: about +25% cold start. Hide boto3 from its constructor instead.
         crhelper_globals = vars(resource_helper)
@@ -99,10 +103,28 @@ class Responder(CfnResource):
             self.Status, self.Reason = FAILED, f"Internal error in the provider: {type(error).__name__}: {error}"
 
     def generate_physical_id(self, event: Any) -> str:
-        # The physical id of a Create that failed: it names no server, so the rollback Delete leaves all alone.
-        logical_id = event.get("LogicalResourceId") if isinstance(event, Mapping) else None
-        logical_id = logical_id[:128] if isinstance(logical_id, str) and logical_id else "Resource"
-        return f"{FAILED_CREATE_MARKER}_{logical_id}_{self._rand_string(8)}"  # type: ignore[attr-defined]
+        # The physical id of a Create that failed: it names no server, so the rollback Delete leaves all
+        # alone. Unlike crhelper's, it is the same on every delivery of the request.
+        logical_id, request_id = (re.sub(r"[^\w-]", "", str(event.get(key) or ""))[:128] for key in ENVELOPE_IDS)
+        return f"{FAILED_CREATE_MARKER}_{logical_id or 'Resource'}_{request_id or 'unknown'}"
+
+    def _fallback_physical_id(self) -> str:
+        """The id of an answer that has none: Update and Delete keep their resource; a Create
+        names its server only when a CreateResourceServer for it may have landed."""
+        if self._event.get("RequestType") != "Create" and (physical_id := physical_id_of(self._event)):
+            return physical_id
+        in_doubt = self._server_in_doubt()
+        return str(in_doubt) if in_doubt else self.generate_physical_id(self._event)
+
+    def _timeout(self) -> None:
+        # Flaw: crhelper's timer answers "Execution timed out", saying nothing of what ran, with
+        # whatever physical id it has, often none. _send() supplies the id.
+        in_doubt = self._server_in_doubt()
+        reason = "Timed out: the provider did not finish before the Lambda deadline"
+        if in_doubt and self._event.get("RequestType") == "Create":
+            reason += f"; CreateResourceServer was in flight, so this id names {in_doubt} for the rollback"
+        logger.error(reason)
+        self._send(FAILED, reason)
 
     def _refuse(self, event: Mapping[str, Any], context: Any, reason: str) -> None:
         self._context = context
@@ -126,7 +148,7 @@ class Responder(CfnResource):
         # Flaw: crhelper's timer can send an empty physical id, which CloudFormation shows as
         # "Invalid PhysicalResourceId" in place of the real reason.
         if not self.PhysicalResourceId:
-            self.PhysicalResourceId = physical_id_of(self._event) or self.generate_physical_id(self._event)
+            self.PhysicalResourceId = self._fallback_physical_id()
         body = {
             "Status": self.Status,
             "Reason": _shorten(str(self.Reason)),

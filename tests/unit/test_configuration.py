@@ -43,8 +43,9 @@ def test_endpoint_variables_aim_the_client(monkeypatch: pytest.MonkeyPatch, vari
     assert Cognito.from_environment()._client.meta.endpoint_url == "http://127.0.0.1:5000"
 
 
-def test_retry_mode_survives_throttling() -> None:
+def test_retries_use_botocore_standard_mode_and_honour_aws_max_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
+
     config = Cognito.from_environment()._client.meta.config
 
-    assert config.retries["mode"] in ("standard", "adaptive")
-    assert config.retries["total_max_attempts"] >= 5
+    assert config.retries == {"mode": "standard", "total_max_attempts": 7}
