@@ -11,14 +11,20 @@ them, following the Cognito API reference:
 
 `install()` patches moto in this process, for `mock_aws` and for `CognitoEmulator`, the
 moto server on 127.0.0.1 that end-to-end tests and the demo run handlers against.
+
+`FAULTS` makes that Cognito misbehave on cue, the same way for every test: enforce the
+per-pool write rate, hold a call before acting on it, or fail with a chosen error.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -28,15 +34,95 @@ from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
 
 
+WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer")
+OPERATIONS = (*WRITES, "DescribeResourceServer")
+
+
 class LimitExceededError(JsonRESTError):
     def __init__(self, message: str) -> None:
         super().__init__("LimitExceededException", message)
+
+
+class CognitoError(JsonRESTError):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(code, message)
+        self.code = status
+
+
+@dataclass(frozen=True)
+class Accepted:
+    at: float  # time.monotonic() when Cognito acted on the call
+    operation: str
+    user_pool_id: str
+    identifier: str
+
+
+class Faults:
+    """Cognito misbehaving on cue. Shared by every request the emulator serves in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.writes_per_second: float | None = None
+            self._next_slot: dict[tuple[str, str], float] = {}
+            self._failures: dict[str, list[CognitoError]] = {}
+            self._holds: dict[str, list[tuple[float, bool]]] = {}
+            self.accepted: list[Accepted] = []
+            self.throttled = 0
+
+    def throttle(self, writes_per_second: float = 5.0) -> None:
+        """Cognito's cap: each write operation at most this often per user pool, evenly spaced."""
+        self.writes_per_second = writes_per_second
+
+    def fail(self, operation: str, code: str, *, times: int = 1, status: int = 400, message: str = "") -> None:
+        error = CognitoError(code, message or f"{code} (injected by the test)", status)
+        with self._lock:
+            self._failures.setdefault(operation, []).extend([error] * times)
+
+    def hold(self, operation: str, seconds: float, *, times: int = 1, act_first: bool = False) -> None:
+        """Hold the next calls for `seconds`, so the caller may give up first. The call takes effect
+        after the hold, or with `act_first` before it, as when only the answer is lost."""
+        with self._lock:
+            self._holds.setdefault(operation, []).extend([(seconds, act_first)] * times)
+
+    def next_hold(self, operation: str) -> tuple[float, bool]:
+        with self._lock:
+            holds = self._holds.get(operation)
+            return holds.pop(0) if holds else (0.0, False)
+
+    def before(self, operation: str, user_pool_id: str) -> None:
+        with self._lock:
+            failures = self._failures.get(operation)
+            if failures:
+                raise failures.pop(0)
+            if self.writes_per_second and operation in WRITES:
+                now, key = time.monotonic(), (user_pool_id, operation)
+                if now < self._next_slot.get(key, 0.0):
+                    self.throttled += 1
+                    raise CognitoError("TooManyRequestsException", "Too many requests")
+                self._next_slot[key] = now + 1 / self.writes_per_second
+
+    def record(self, operation: str, user_pool_id: str, identifier: str) -> None:
+        with self._lock:
+            self.accepted.append(Accepted(time.monotonic(), operation, user_pool_id, identifier))
+
+    def makespan(self, operation: str) -> float:
+        """Seconds from the first to the last accepted call of an operation."""
+        times = [a.at for a in self.accepted if a.operation == operation]
+        return max(times) - min(times) if times else 0.0
+
+
+FAULTS = Faults()
 
 
 def _server(backend: CognitoIdpBackend, user_pool_id: str, identifier: str) -> CognitoResourceServer:
@@ -73,7 +159,6 @@ def _with_pool_quota(create: Callable[..., CognitoResourceServer]) -> Callable[.
             raise LimitExceededError(f"Max number of resource servers ({SERVERS_PER_POOL}) reached for user pool.")
         return create(self, user_pool_id, identifier, *args)
 
-    create_resource_server.with_pool_quota = True  # type: ignore[attr-defined]
     return create_resource_server
 
 
@@ -89,16 +174,38 @@ def _respond_delete(self: CognitoIdpResponse) -> ActionResult:
     return EmptyResult()
 
 
+def _with_faults(operation: str, respond: Callable[[CognitoIdpResponse], ActionResult]) -> Any:
+    @functools.wraps(respond)
+    def respond_with_faults(self: CognitoIdpResponse) -> ActionResult:
+        user_pool_id, identifier = self._get_param("UserPoolId"), self._get_param("Identifier")
+        FAULTS.before(operation, user_pool_id)
+        hold, act_first = FAULTS.next_hold(operation)
+        if not act_first:
+            time.sleep(hold)
+        result = respond(self)
+        FAULTS.record(operation, user_pool_id, identifier)
+        if act_first:
+            time.sleep(hold)
+        return result
+
+    respond_with_faults.with_faults = True  # type: ignore[attr-defined]
+    return respond_with_faults
+
+
 def install() -> None:
-    """Teach moto UpdateResourceServer, DeleteResourceServer and the pool quota. Safe to call again."""
+    """Teach moto UpdateResourceServer, DeleteResourceServer, the pool quota and FAULTS. Safe to call again."""
     backend: Any = CognitoIdpBackend
     response: Any = CognitoIdpResponse
+    if getattr(response.create_resource_server, "with_faults", False):
+        return
     backend.update_resource_server = update_resource_server
     backend.delete_resource_server = delete_resource_server
-    if not getattr(backend.create_resource_server, "with_pool_quota", False):
-        backend.create_resource_server = _with_pool_quota(backend.create_resource_server)
+    backend.create_resource_server = _with_pool_quota(backend.create_resource_server)
     response.update_resource_server = _respond_update
     response.delete_resource_server = _respond_delete
+    for operation in OPERATIONS:
+        method = camelcase_to_underscores(operation)
+        setattr(response, method, _with_faults(operation, getattr(response, method)))
 
 
 class CognitoEmulator:

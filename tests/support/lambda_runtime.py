@@ -1,8 +1,9 @@
 """Run the real handler the way the Lambda runtime does: one fresh process per request.
 
 `invoke()` starts `python -m tests.support.lambda_runtime` with the event on stdin and
-the function's environment. The child imports `app` cold, builds a context with the
-function's timeout, calls `app.handler`, and is killed at the deadline, as Lambda would.
+the function's environment. The child imports `app` cold (Lambda's init phase), then reads
+its event, builds a context with the function's timeout, calls `app.handler`, and is killed
+at the deadline, as Lambda would.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = ROOT / "function"
 TIMED_OUT = 124  # the child's exit code when Lambda's deadline kills it
+READY_FILE = "LAMBDA_RUNTIME_READY_FILE"  # touched by the child once its init phase is over
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> 
     return env
 
 
-def start(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> subprocess.Popen[str]:
+def start(event: dict[str, Any] | None, env: dict[str, str], timeout_s: float = 60.0) -> subprocess.Popen[str]:
+    """A cold Lambda process; it runs init, then waits for its event on stdin (None: send it later)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.lambda_runtime", str(timeout_s)],
         cwd=ROOT,
@@ -70,10 +73,15 @@ def start(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -
         stderr=subprocess.STDOUT,
         text=True,
     )
+    if event is not None:
+        deliver(process, event)
+    return process
+
+
+def deliver(process: subprocess.Popen[str], event: dict[str, Any]) -> None:
     assert process.stdin is not None
     process.stdin.write(json.dumps(event))
     process.stdin.close()
-    return process
 
 
 def finish(process: subprocess.Popen[str], started: float) -> Invocation:
@@ -114,18 +122,19 @@ class LocalLambda:
 
 def _main() -> None:
     timeout_s = float(sys.argv[1])
-    event = json.loads(sys.stdin.read())
+    import app  # Lambda's init phase, before any event
     from tests.support.lambda_context import LambdaContext
 
-    context = LambdaContext(timeout_s)  # the clock starts before init, as Lambda's does for a cold start
+    if ready := os.environ.get(READY_FILE):
+        Path(ready).touch()
+    event = json.loads(sys.stdin.read())
+    context = LambdaContext(timeout_s)  # the invoke phase's clock starts with the event
 
     def deadline() -> None:
         print(f"Task timed out after {timeout_s:.2f} seconds", flush=True)
         os._exit(TIMED_OUT)
 
     threading.Timer(timeout_s, deadline).start()
-    import app
-
     app.handler(event, context)
     sys.stdout.flush()
     os._exit(0)

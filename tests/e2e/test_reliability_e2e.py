@@ -1,0 +1,162 @@
+"""The provider under the conditions real stacks produce: throttling, a hanging Cognito, a lost answer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import events, lambda_runtime
+from tests.support.emulator import FAULTS, CognitoEmulator
+from tests.support.lambda_runtime import LocalLambda
+
+pytestmark = pytest.mark.e2e
+RATE_CAP_MAKESPAN_S = 4.8  # 25 writes at Cognito's 5 writes/s per pool, evenly spaced
+
+
+def run_at_once(function: LocalLambda, requests: list[dict[str, Any]], timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Cold-start one process per request, then hand them their events at the same moment, as
+    CloudFormation does with independent resources. Returns their answers, in order."""
+    with tempfile.TemporaryDirectory() as ready_dir:
+        processes = [
+            lambda_runtime.start(None, {**function.env, lambda_runtime.READY_FILE: f"{ready_dir}/{n}"}, timeout_s)
+            for n in range(len(requests))
+        ]
+        deadline = time.monotonic() + 60
+        while len(os.listdir(ready_dir)) < len(requests):
+            assert time.monotonic() < deadline, "the Lambda processes did not finish init"
+            time.sleep(0.05)
+        aimed = [events.aimed(r, receiver=function.receiver.host) for r in requests]
+        started = time.monotonic()
+        for process, event in zip(processes, aimed, strict=True):
+            lambda_runtime.deliver(process, event)
+        invocations = [lambda_runtime.finish(p, started) for p in processes]
+    assert not [i for i in invocations if i.timed_out], "a function hit its deadline"
+    return [function.receiver.answer_for(event["RequestId"]) for event in aimed]
+
+
+def test_25_servers_created_at_once_in_one_pool_all_succeed_near_the_rate_cap(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    FAULTS.throttle(writes_per_second=5)
+    props = [events.properties(pool, identifier=f"https://api-{n:02}.example.com") for n in range(25)]
+
+    created = run_at_once(function, [events.request("Create", p) for p in props])
+
+    assert [a["Status"] for a in created] == ["SUCCESS"] * 25, [a["Reason"] for a in created if a["Reason"]]
+    assert len(emulator.servers(pool)) == 25
+    makespan = FAULTS.makespan("CreateResourceServer")
+    print(
+        f"\n25 creates: makespan {makespan:.2f} s, {makespan / RATE_CAP_MAKESPAN_S:.2f}x the {RATE_CAP_MAKESPAN_S} s "
+        f"the cap allows; {FAULTS.throttled} throttled attempts"
+    )
+    assert makespan <= 1.5 * RATE_CAP_MAKESPAN_S
+
+    deleted = run_at_once(
+        function,
+        [events.request("Delete", p, physical_id=a["PhysicalResourceId"]) for p, a in zip(props, created, strict=True)],
+    )
+
+    assert [a["Status"] for a in deleted] == ["SUCCESS"] * 25, [a["Reason"] for a in deleted if a["Reason"]]
+    assert emulator.servers(pool) == {}
+
+
+def test_create_that_lands_after_the_handler_gave_up_is_removed_by_the_rollback_delete(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    props = events.properties(pool)
+    FAULTS.hold("CreateResourceServer", 6.0)  # longer than the client's 5 s read timeout
+
+    failed = function.send(events.request("Create", props), timeout_s=12)
+
+    assert function.last is not None
+    assert function.last.seconds < 12, "answered before the deadline"
+    assert failed["Status"] == "FAILED"
+    assert failed["Reason"].startswith("Timed out: Cognito did not answer CreateResourceServer")
+    assert failed["PhysicalResourceId"] == f"{pool}|https://api.example.com", "names the server that may land"
+    deadline = time.monotonic() + 5
+    while "https://api.example.com" not in emulator.servers(pool):
+        assert time.monotonic() < deadline, "the held create never landed"
+        time.sleep(0.1)
+
+    rollback = function.send(events.request("Delete", props, physical_id=failed["PhysicalResourceId"]))
+
+    assert rollback["Status"] == "SUCCESS"
+    assert emulator.servers(pool) == {}
+
+
+def test_create_whose_answer_was_lost_is_recognised_on_retry_and_succeeds(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    # The first attempt takes effect but its answer never comes back; botocore retries, and
+    # Cognito says the Identifier exists. It is this request's own server, not someone else's.
+    FAULTS.hold("CreateResourceServer", 6.0, act_first=True)
+
+    answer = function.send(events.request("Create", events.properties(pool)), timeout_s=30)
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == f"{pool}|https://api.example.com"
+    assert answer["Data"]["Scopes"] == "https://api.example.com/read https://api.example.com/write"
+
+
+def test_hanging_delete_is_answered_before_the_deadline_with_its_physical_id(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    props = events.properties(pool)
+    created = function.send(events.request("Create", props))
+    FAULTS.hold("DeleteResourceServer", 30.0)
+
+    answer = function.send(events.request("Delete", props, physical_id=created["PhysicalResourceId"]), timeout_s=12)
+
+    assert function.last is not None
+    assert function.last.seconds < 12
+    assert answer["Status"] == "FAILED"
+    assert "did not answer DeleteResourceServer" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == created["PhysicalResourceId"]
+
+
+def test_answer_refused_twice_is_retried_until_accepted(function: LocalLambda, pool: str) -> None:
+    function.receiver.refuse_next(500, 403)
+
+    answer = function.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "SUCCESS"
+    statuses = [d.status for d in function.receiver.deliveries_for(answer["RequestId"])]
+    assert statuses == [500, 403, 200]
+
+
+def test_answer_always_refused_ends_before_the_deadline_without_spinning(function: LocalLambda, pool: str) -> None:
+    function.receiver.refuse_always(500)
+    event = events.aimed(events.request("Create", events.properties(pool)), receiver=function.receiver.host)
+    try:
+        invocation = lambda_runtime.invoke(event, function.env, timeout_s=8)
+    finally:
+        function.receiver.refuse_always(None)
+
+    assert not invocation.timed_out, "the function must end on its own, before Lambda kills it"
+    assert invocation.seconds < 8
+    attempts = len(function.receiver.deliveries_for(event["RequestId"]))
+    assert 3 <= attempts <= 8, f"{attempts} PUTs: backoff, not a busy loop"
+    assert "Answer not delivered before the deadline" in invocation.logs
+    assert event["ResponseURL"].split("?")[1] not in invocation.logs
+
+
+def test_whole_lifecycle_at_debug_never_logs_the_response_url_or_its_signature(
+    function: LocalLambda, pool: str, tmp_path: Path
+) -> None:
+    logs = []
+    for name in ("create", "update", "update-replace", "delete"):
+        event = events.load(name)
+        answer = function.send(event, pool=pool, LOG_LEVEL="DEBUG")
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+        assert function.last is not None
+        logs.append(function.last.logs)
+    text = "\n".join(logs)
+
+    assert "DEBUG" in text
+    for secret in ("X-Amz-Signature", "X-Amz-Credential", "3f1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c", "response-useast1"):
+        assert secret not in text
