@@ -9,20 +9,31 @@ from aws_lambda_powertools import Logger
 from resource_server import event, outputs, plan
 from resource_server.answer import Responder
 from resource_server.cognito import Cognito
+from resource_server.failure import RequestFailed
+from resource_server.replay import Answer, Replay
 
 logger = Logger()  # POWERTOOLS_SERVICE_NAME and LOG_LEVEL come from the environment
 cognito = Cognito.from_environment()
 helper = Responder(logger, server_in_doubt=lambda: cognito.server_in_doubt)
+replay = Replay.from_environment()  # IDEMPOTENCY_TABLE
+
+
+def work_out(raw_event: dict[str, Any]) -> Answer:
+    try:
+        outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito)
+    except RequestFailed as failure:
+        return Answer.failed(failure)
+    return Answer(outcome.physical_id, outputs.data(outcome.server) if outcome.server else {})
 
 
 @helper.create
 @helper.update
 @helper.delete
-def on_request(raw_event: dict[str, Any], _context: Any) -> str:
-    outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito)
-    logger.append_keys(PhysicalResourceId=outcome.physical_id)
-    helper.Data = outputs.data(outcome.server) if outcome.server else {}
-    return outcome.physical_id
+def on_request(raw_event: dict[str, Any], context: Any) -> str:
+    answer = replay.answer(raw_event, context, lambda: work_out(raw_event))
+    logger.append_keys(PhysicalResourceId=answer.physical_id)
+    helper.Data = answer.data
+    return answer.physical_id_or_raise()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -28,6 +28,7 @@ from crhelper.resource_helper import FAILED, CfnResource
 
 from .event import can_answer, envelope_problem, physical_id_of
 from .failure import RequestFailed
+from .replay import DuplicateInFlight
 
 logger = Logger(child=True)
 
@@ -94,6 +95,11 @@ class Responder(CfnResource):
         # Flaw: crhelper logs every failure with a traceback, and drops the physical id a failure may need.
         try:
             self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except DuplicateInFlight:
+            # The delivery already in flight answers; a second answer could contradict it.
+            logger.info("Another delivery of this request is being answered; staying silent")
+            with self._answer_lock:
+                self._answered = True
         except RequestFailed as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason

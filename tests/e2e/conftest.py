@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.emulator import CognitoEmulator, running_emulator
+from tests.support.emulator import IDEMPOTENCY_TABLE, CognitoEmulator, running_emulator
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
 
@@ -14,6 +14,7 @@ from tests.support.receiver import Receiver
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[CognitoEmulator]:
     with running_emulator() as emulator:
+        emulator.create_idempotency_table()
         yield emulator
 
 
@@ -30,4 +31,5 @@ def pool(emulator: CognitoEmulator) -> str:
 
 @pytest.fixture
 def function(emulator: CognitoEmulator, receiver: Receiver) -> LocalLambda:
-    return LocalLambda(emulator.endpoint, receiver)
+    """The function as deployed, idempotency table included."""
+    return LocalLambda(emulator.endpoint, receiver, IDEMPOTENCY_TABLE=IDEMPOTENCY_TABLE)

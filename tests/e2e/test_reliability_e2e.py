@@ -160,3 +160,25 @@ def test_whole_lifecycle_at_debug_never_logs_the_response_url_or_its_signature(
     assert "DEBUG" in text
     for secret in ("X-Amz-Signature", "X-Amz-Credential", "3f1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c", "response-useast1"):
         assert secret not in text
+
+
+def test_duplicate_delivery_while_the_first_is_in_flight_stays_silent(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    FAULTS.hold("CreateResourceServer", 2.0)
+    event = events.aimed(events.request("Create", events.properties(pool)), receiver=function.receiver.host)
+    started = time.monotonic()
+    first = lambda_runtime.start(event, function.env)
+    time.sleep(1.0)  # the first delivery is now waiting on Cognito
+    second = lambda_runtime.invoke(event, function.env)
+    lambda_runtime.finish(first, started)
+
+    assert "Another delivery of this request is being answered" in second.logs
+    deliveries = function.receiver.deliveries_for(event["RequestId"])
+    assert len(deliveries) == 1
+    assert deliveries[0].answer["Status"] == "SUCCESS"
+    assert len([a for a in FAULTS.accepted if a.operation == "CreateResourceServer"]) == 1
+
+    third = function.send(event, new_request_id=False)  # a later duplicate replays the answer
+
+    assert third == deliveries[0].answer

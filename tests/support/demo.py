@@ -99,7 +99,8 @@ def show_cognito(emulator: CognitoEmulator, pool: str) -> set[str]:
 def main() -> int:
     with running_emulator() as emulator, Receiver() as receiver:
         pool = emulator.create_user_pool("demo-pool", pool_id=events.EXAMPLE_POOL)  # the pool events/ names
-        function = LocalLambda(emulator.endpoint, receiver)
+        table = emulator.create_idempotency_table()
+        function = LocalLambda(emulator.endpoint, receiver, IDEMPOTENCY_TABLE=table)
         print(f"{BOLD}Custom::CognitoResourceServer, a stack's lifecycle on this machine{RESET}")
         print(f"{DIM}Cognito emulator (moto) {emulator.endpoint}, user pool {pool}")
         print(f"ResponseURL receiver https://{receiver.host} (throwaway certificate){RESET}\n")

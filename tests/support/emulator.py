@@ -38,6 +38,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
+IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
 SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
 
 
@@ -245,6 +246,24 @@ class CognitoEmulator:
         pool.id, pool.arn = pool_id, pool.arn.replace(created, pool_id)
         pools[pool_id] = pool
         return pool_id
+
+    def create_idempotency_table(self, name: str = IDEMPOTENCY_TABLE) -> str:
+        """The DynamoDB table template.yaml gives the function for replaying answers; moto serves it too."""
+        dynamodb = boto3.client(
+            "dynamodb",
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        if name not in dynamodb.list_tables()["TableNames"]:  # moto's state outlives one emulator
+            dynamodb.create_table(
+                TableName=name,
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        return name
 
     def has_user_pool(self, pool_id: str) -> bool:
         return pool_id in cognitoidp_backends[DEFAULT_ACCOUNT_ID][REGION].user_pools

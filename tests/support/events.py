@@ -38,10 +38,9 @@ def aimed(
     old_request_id = aimed_event.get("RequestId", "")
     request_id = str(uuid.uuid4()) if new_request_id else old_request_id
     aimed_event["RequestId"] = request_id
-    if receiver is not None:
-        parts = urlsplit(aimed_event["ResponseURL"])
-        path = parts.path.replace(old_request_id, request_id)
-        aimed_event["ResponseURL"] = urlunsplit(("https", receiver, path, parts.query, ""))
+    parts = urlsplit(aimed_event["ResponseURL"])
+    path = parts.path.replace(old_request_id, request_id)  # the URL names its request, as CloudFormation's do
+    aimed_event["ResponseURL"] = urlunsplit(("https", receiver or parts.netloc, path, parts.query, ""))
     return aimed_event
 
 
@@ -53,8 +52,9 @@ def request(
     old_properties: Any = None,
     base: str = "create",
 ) -> dict[str, Any]:
-    """A request of any type shaped like those in events/, for properties a test chooses."""
-    event = load(base)
+    """A request of any type shaped like those in events/, for properties a test chooses, with its
+    own RequestId, as every CloudFormation request has."""
+    event = aimed(load(base))
     event["RequestType"] = request_type
     event["ResourceProperties"] = properties
     event.pop("PhysicalResourceId", None)

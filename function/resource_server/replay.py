@@ -1,0 +1,109 @@
+"""The same request gets the same answer, however often Lambda delivers it.
+
+Lambda delivers asynchronous events at least once, and retries an invocation that crashed
+or timed out. A second delivery of a Create must not answer FAILED "already exists" after
+the first answered SUCCESS: CloudFormation would read whichever answer came last. So each
+answer, SUCCESS or FAILED, is kept in DynamoDB by Powertools' Idempotency utility, keyed by
+the request, and replayed to any later delivery.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+
+from .failure import RequestFailed
+
+logger = Logger(child=True)
+
+TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
+# One request's identity: RequestId is unique per request; the rest guard against its reuse.
+REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
+# CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
+KEEP_ANSWERS_S = 2 * 60 * 60
+TABLE_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=2, read_timeout=3)
+
+
+@dataclass(frozen=True)
+class Answer:
+    physical_id: str
+    data: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None  # the Reason of a FAILED answer
+
+    @classmethod
+    def failed(cls, failure: RequestFailed) -> Answer:
+        return cls(failure.physical_id or "", {}, failure.reason)
+
+    def physical_id_or_raise(self) -> str:
+        """For crhelper: the physical id of a SUCCESS, or the failure it answers FAILED."""
+        if self.failure is not None:
+            raise RequestFailed(self.failure, self.physical_id or None)
+        return self.physical_id
+
+
+class DuplicateInFlight(Exception):
+    """Another delivery of this request is being answered now; this one must stay silent."""
+
+
+class Replay:
+    def __init__(self, table_name: str | None) -> None:
+        self._table_name = table_name
+        self._once: Callable[..., dict[str, Any]] | None = None
+        self._config: Any = None
+
+    @classmethod
+    def from_environment(cls) -> Replay:
+        return cls(os.environ.get(TABLE_VARIABLE) or None)
+
+    def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
+        """The answer this request got before, or else `work_out()`'s, kept for the next delivery."""
+        if self._table_name is None:
+            return work_out()
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - only when enabled
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+        )
+
+        once = self._once or self._build()
+        self._config.register_lambda_context(context)
+        worked_out: list[Answer] = []
+
+        def work_out_once(request: dict[str, Any]) -> dict[str, Any]:
+            worked_out.append(work_out())
+            return asdict(worked_out[0])
+
+        try:
+            return Answer(**once(request=event, work_out_once=work_out_once))
+        except IdempotencyAlreadyInProgressError as error:
+            raise DuplicateInFlight from error
+        except IdempotencyPersistenceLayerError as error:
+            # A stack must not fail because DynamoDB did: answer without the guard, once.
+            logger.warning("Idempotency store unavailable; answering without it", extra={"error": str(error)})
+            return worked_out[0] if worked_out else work_out()
+
+    def _build(self) -> Callable[..., dict[str, Any]]:
+        # Imported and connected on the first request, keeping init to boto3 and one Cognito client.
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        assert self._table_name is not None
+        store = DynamoDBPersistenceLayer(table_name=self._table_name, boto_config=TABLE_CONFIG)
+        self._config = IdempotencyConfig(
+            event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S
+        )
+
+        def once(request: dict[str, Any], work_out_once: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+            return work_out_once(request)
+
+        self._once = idempotent_function(
+            once, data_keyword_argument="request", persistence_store=store, config=self._config
+        )
+        return self._once
