@@ -48,7 +48,8 @@ class Provider:
     handler: Any
     client: Any  # the function's own Cognito client
     answers: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)  # one per API call
+    attempts: list[str] = field(default_factory=list)  # one per HTTP attempt, retries included
 
     def send(self, event: dict[str, Any], timeout_s: float = 60.0) -> dict[str, Any]:
         """Invoke once; return the one answer CloudFormation would receive."""
@@ -70,6 +71,10 @@ def provider(cognito_idp: Any, monkeypatch: pytest.MonkeyPatch) -> Provider:
     harness = Provider(handler=app.handler, client=client)
     client.meta.events.register(
         "before-call.cognito-identity-provider.*", lambda model, **_: harness.calls.append(model.name)
+    )
+    client.meta.events.register_first(
+        "before-send.cognito-identity-provider.*",
+        lambda request, **_: harness.attempts.append(request.headers["X-Amz-Target"].decode().split(".")[-1]),
     )
     monkeypatch.setattr(app, "cognito", Cognito(client))
 

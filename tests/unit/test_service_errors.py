@@ -1,0 +1,113 @@
+"""Cognito's errors become reasons that say what to do; the deadline always gets an answer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from resource_server.cognito import Cognito
+from resource_server.contract import ResourceServer
+from tests.support import events
+from tests.support.emulator import FAULTS
+from tests.support.lambda_context import LambdaContext
+from tests.unit.conftest import Provider
+
+API = "https://api.example.com"
+
+
+def test_access_denied_names_the_action_and_the_pool(provider: Provider, pool: str) -> None:
+    FAULTS.fail("CreateResourceServer", "AccessDeniedException", message="User is not authorized")
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(f"Access denied to cognito-idp:CreateResourceServer on user pool {pool}")
+    assert not answer["PhysicalResourceId"].startswith(pool), "a refused create names no server"
+
+
+def test_internal_error_is_retried_and_then_succeeds(provider: Provider, cognito_idp: Any, pool: str) -> None:
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=2, status=500)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert provider.attempts == ["CreateResourceServer"] * 3
+
+
+def test_internal_error_that_persists_fails_clearly_and_names_the_server_that_may_exist(
+    provider: Provider, pool: str
+) -> None:
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(f"Cognito internal error after 3 attempts on user pool {pool}")
+    assert answer["PhysicalResourceId"] == f"{pool}|{API}", "a 500 may have acted: the rollback Delete checks"
+
+
+def test_quota_is_not_retried(provider: Provider, pool: str) -> None:
+    FAULTS.fail("CreateResourceServer", "LimitExceededException", times=5)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Reason"].startswith(f"Quota reached in user pool {pool}")
+    assert provider.attempts == ["CreateResourceServer"]
+
+
+def test_throttling_is_retried_until_cognito_accepts(provider: Provider, pool: str) -> None:
+    FAULTS.fail("CreateResourceServer", "TooManyRequestsException", times=6)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert provider.attempts == ["CreateResourceServer"] * 7
+
+
+def test_throttling_past_the_deadline_fails_in_time_saying_so(provider: Provider, pool: str) -> None:
+    FAULTS.fail("CreateResourceServer", "TooManyRequestsException", times=1000)
+    started = time.monotonic()
+
+    answer = provider.send(events.request("Create", events.properties(pool)), timeout_s=12)
+
+    assert time.monotonic() - started < 11
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("Still throttled after")
+    assert "5 writes/s per pool" in answer["Reason"]
+
+
+def test_lambda_deadline_during_a_create_answers_failed_naming_the_server(
+    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def create_that_hangs(self: Cognito, server: ResourceServer) -> None:
+        self.server_in_doubt = server.id
+        time.sleep(2.0)
+
+    monkeypatch.setattr(Cognito, "create", create_that_hangs)
+    before = len(provider.answers)
+
+    provider.handler(events.request("Create", events.properties(pool)), LambdaContext(timeout_s=1.5))
+
+    assert len(provider.answers) == before + 1, "crhelper's timer answered, and the main path did not answer again"
+    answer = provider.answers[-1]
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("Timed out: the provider did not finish before the Lambda deadline")
+    assert answer["PhysicalResourceId"] == f"{pool}|{API}"
+
+
+def test_lambda_deadline_during_an_update_keeps_the_physical_id(
+    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Cognito, "describe", lambda *_: time.sleep(2.0))
+    props = events.properties(pool)
+    before = len(provider.answers)
+
+    provider.handler(
+        events.request("Update", props, physical_id=f"{pool}|{API}", old_properties=props), LambdaContext(1.5)
+    )
+
+    assert len(provider.answers) == before + 1
+    assert provider.answers[-1]["Status"] == "FAILED"
+    assert provider.answers[-1]["PhysicalResourceId"] == f"{pool}|{API}"
