@@ -30,14 +30,20 @@ logger = Logger(child=True)
 # Cognito answers these calls in well under a second; an attempt that takes longer is lost.
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
-# botocore's standard mode decides which errors to retry, and how often (AWS_MAX_ATTEMPTS, else 3),
-# except for throttling, which RetryPolicy below paces.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard"},
-    connect_timeout=CONNECT_TIMEOUT_S,
-    read_timeout=READ_TIMEOUT_S,
-    user_agent_extra="cognito-resource-server",
-)
+
+
+def client_config() -> Config:
+    """botocore's standard retry mode decides which errors to retry, and how often (AWS_MAX_ATTEMPTS,
+    else 3), except for throttling, which RetryPolicy paces. A new Config each time, since
+    botocore writes the attempts it resolves into the one it is given."""
+    return Config(
+        retries={"mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        user_agent_extra="cognito-resource-server",
+    )
+
+
 # Time kept back from Cognito calls to deliver the answer before the Lambda deadline.
 ANSWER_RESERVE_S = 2.0
 
@@ -111,7 +117,7 @@ class Cognito:
     @classmethod
     def from_environment(cls) -> Cognito:
         """A client from the SDK's standard configuration, AWS_ENDPOINT_URL* included."""
-        return cls(boto3.client("cognito-idp", config=CLIENT_CONFIG))
+        return cls(boto3.client("cognito-idp", config=client_config()))
 
     def set_time_left(self, remaining_ms: int) -> None:
         """Bound every call, retries included, by the Lambda time left, less what the answer needs."""

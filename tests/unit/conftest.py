@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from resource_server import answer
-from resource_server.cognito import CLIENT_CONFIG, Cognito
+from resource_server.cognito import Cognito, client_config
 from tests.support import emulator
 from tests.support.lambda_context import LambdaContext
 
@@ -67,7 +67,7 @@ class Provider:
 def provider(cognito_idp: Any, monkeypatch: pytest.MonkeyPatch) -> Provider:
     import app
 
-    client = boto3.client("cognito-idp", config=CLIENT_CONFIG)
+    client = boto3.client("cognito-idp", config=client_config())
     harness = Provider(handler=app.handler, client=client)
     client.meta.events.register(
         "before-call.cognito-identity-provider.*", lambda model, **_: harness.calls.append(model.name)
