@@ -15,7 +15,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest demo invoke emulator package clean
+.PHONY: help test lint typecheck cfn-lint pytest demo invoke emulator package bench clean
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
@@ -23,6 +23,7 @@ help:
 	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
 	@echo "make emulator  the Cognito emulator on port 5000, for sam local invoke or AWS_ENDPOINT_URL"
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
+	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
 
 $(STAMP): tests/requirements.txt function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +67,7 @@ package: $(SAM)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# About two minutes; prints the table the README's Performance section shows.
+bench: package
+	@$(BIN)/python -m tests.support.bench

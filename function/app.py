@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from resource_server import event, outputs, plan
 from resource_server.answer import Responder
@@ -13,6 +14,8 @@ from resource_server.failure import RequestFailed
 from resource_server.replay import Answer, Replay
 
 logger = Logger()  # POWERTOOLS_SERVICE_NAME and LOG_LEVEL come from the environment
+# The modules' standard loggers and crhelper's write the same JSON lines, with the same keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"resource_server", "crhelper"})
 cognito = Cognito.from_environment()
 helper = Responder(logger, server_in_doubt=lambda: cognito.server_in_doubt)
 replay = Replay.from_environment()  # IDEMPOTENCY_TABLE

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from crhelper import resource_helper
 from crhelper.resource_helper import FAILED, CfnResource
 
@@ -30,7 +29,7 @@ from .event import can_answer, envelope_problem, physical_id_of
 from .failure import RequestFailed
 from .replay import DuplicateInFlight
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 # CloudFormation fails the resource with "Response object is too long." past this.
 MAX_ANSWER_BYTES = 4096
@@ -70,8 +69,6 @@ class Responder(CfnResource):
             super().__init__(log_level=logging.getLevelName(log.log_level), boto_level="ERROR", sleep_on_delete=0)
         finally:
             crhelper_globals["boto3"] = real_boto3
-        # crhelper's lines in the same structured JSON, with the same correlation keys.
-        copy_config_to_registered_loggers(source_logger=log, include={"crhelper"})
         # Flaw: crhelper logs the whole event, and with it the ResponseURL, at DEBUG.
         # Anyone holding that pre-signed URL can answer for the stack, so its DEBUG never shows.
         logging.getLogger("crhelper").setLevel(max(log.log_level, logging.INFO))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -9,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
-from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -25,7 +25,7 @@ from .failure import RequestFailed
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 # Cognito answers these calls in well under a second; an attempt that takes longer is lost.
 CONNECT_TIMEOUT_S = 2.0

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-
-from aws_lambda_powertools import Logger
 
 from . import contract
 from .cognito import Cognito
 from .contract import ResourceServer, ServerId
 from .event import Request
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,17 @@ the request, and replayed to any later delivery.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from .failure import RequestFailed
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 # One request's identity: RequestId is unique per request; the rest guard against its reuse.

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,34 +15,13 @@ pytestmark = pytest.mark.e2e
 RATE_CAP_MAKESPAN_S = 4.8  # 25 writes at Cognito's 5 writes/s per pool, evenly spaced
 
 
-def run_at_once(function: LocalLambda, requests: list[dict[str, Any]], timeout_s: float = 60.0) -> list[dict[str, Any]]:
-    """Cold-start one process per request, then hand them their events at the same moment, as
-    CloudFormation does with independent resources. Returns their answers, in order."""
-    with tempfile.TemporaryDirectory() as ready_dir:
-        processes = [
-            lambda_runtime.start(None, {**function.env, lambda_runtime.READY_FILE: f"{ready_dir}/{n}"}, timeout_s)
-            for n in range(len(requests))
-        ]
-        deadline = time.monotonic() + 60
-        while len(os.listdir(ready_dir)) < len(requests):
-            assert time.monotonic() < deadline, "the Lambda processes did not finish init"
-            time.sleep(0.05)
-        aimed = [events.aimed(r, receiver=function.receiver.host) for r in requests]
-        started = time.monotonic()
-        for process, event in zip(processes, aimed, strict=True):
-            lambda_runtime.deliver(process, event)
-        invocations = [lambda_runtime.finish(p, started) for p in processes]
-    assert not [i for i in invocations if i.timed_out], "a function hit its deadline"
-    return [function.receiver.answer_for(event["RequestId"]) for event in aimed]
-
-
 def test_25_servers_created_at_once_in_one_pool_all_succeed_near_the_rate_cap(
     function: LocalLambda, emulator: CognitoEmulator, pool: str
 ) -> None:
     FAULTS.throttle(writes_per_second=5)
     props = [events.properties(pool, identifier=f"https://api-{n:02}.example.com") for n in range(25)]
 
-    created = run_at_once(function, [events.request("Create", p) for p in props])
+    created = lambda_runtime.run_at_once(function, [events.request("Create", p) for p in props])
 
     assert [a["Status"] for a in created] == ["SUCCESS"] * 25, [a["Reason"] for a in created if a["Reason"]]
     assert len(emulator.servers(pool)) == 25
@@ -56,7 +32,7 @@ def test_25_servers_created_at_once_in_one_pool_all_succeed_near_the_rate_cap(
     )
     assert makespan <= 1.5 * RATE_CAP_MAKESPAN_S
 
-    deleted = run_at_once(
+    deleted = lambda_runtime.run_at_once(
         function,
         [events.request("Delete", p, physical_id=a["PhysicalResourceId"]) for p, a in zip(props, created, strict=True)],
     )

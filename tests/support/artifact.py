@@ -1,4 +1,4 @@
-"""The size of the built function as Lambda receives it: the folder, and the zip sam deploy uploads."""
+"""The size of the built function as Lambda receives it, bytecode included: the folder and its zip."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ import zipfile
 from pathlib import Path
 
 
-def sizes(folder: Path) -> tuple[int, int, int]:
-    files = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+def sizes(folder: Path, exclude: tuple[str, ...] = ()) -> tuple[int, int, int]:
+    """Files, bytes unpacked and bytes zipped; `exclude` leaves out top-level names that start so."""
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and not p.relative_to(folder).parts[0].startswith(exclude or ("\0",))
+    ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in files:

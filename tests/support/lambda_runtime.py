@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -118,6 +119,26 @@ class LocalLambda:
         if self.last.timed_out:
             raise TimeoutError(f"the function timed out after {timeout_s} s:\n{self.last.logs}")
         return self.receiver.answer_for(aimed["RequestId"], timeout_s=5)
+
+
+def run_at_once(function: LocalLambda, requests: list[dict[str, Any]], timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Cold-start one process per request, then hand them their events at the same moment, as
+    CloudFormation does with independent resources. Returns their answers, in order."""
+    with tempfile.TemporaryDirectory() as ready_dir:
+        processes = [
+            start(None, {**function.env, READY_FILE: f"{ready_dir}/{n}"}, timeout_s) for n in range(len(requests))
+        ]
+        deadline = time.monotonic() + 60
+        while len(os.listdir(ready_dir)) < len(requests):
+            assert time.monotonic() < deadline, "the Lambda processes did not finish init"
+            time.sleep(0.05)
+        aimed = [events.aimed(r, receiver=function.receiver.host) for r in requests]
+        started = time.monotonic()
+        for process, event in zip(processes, aimed, strict=True):
+            deliver(process, event)
+        invocations = [finish(p, started) for p in processes]
+    assert not [i for i in invocations if i.timed_out], "a function hit its deadline"
+    return [function.receiver.answer_for(event["RequestId"]) for event in aimed]
 
 
 def _main() -> None:

@@ -31,6 +31,7 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     status: int  # what the receiver answered
+    arrived: float  # time.time() when the body was read
 
     @property
     def answer(self) -> dict[str, Any]:
@@ -80,12 +81,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                arrived = time.time()
                 status = receiver._next_status()
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
                 with receiver._changed:
-                    receiver.deliveries.append(Delivery(self.path, dict(self.headers), body, status))
+                    receiver.deliveries.append(Delivery(self.path, dict(self.headers), body, status, arrived))
                     receiver._changed.notify_all()
 
             def log_message(self, *_args: object) -> None:  # keep test output quiet

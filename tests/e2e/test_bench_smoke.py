@@ -1,0 +1,33 @@
+"""`make bench` still runs: one run of each figure. It checks the script, not the timings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.lambda_runtime import FUNCTION, ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_bench_prints_every_figure_with_its_ratio() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(FUNCTION), str(ROOT)])
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.bench", "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row[2] for row in rows] == ["1", "2", "2", "3", "3", "4", "5", "6"]
+    assert all("x |" in row for row in rows[:-1]), "every measured figure carries its ratio"

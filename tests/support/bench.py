@@ -1,0 +1,328 @@
+"""`make bench`: how close one request comes to its floor, measured side by side in one run.
+
+The floor of a request is importing boto3, creating one Cognito client, one API call and one
+HTTPS PUT. Each figure runs the provider and its floor alternately, in fresh processes where
+the figure is about a cold start, against the same moto server and HTTPS receiver on 127.0.0.1.
+Ratios, not absolute times, are what carry from this machine to Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support import artifact, events, lambda_runtime
+from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator, running_emulator
+from tests.support.lambda_runtime import ROOT, LocalLambda
+from tests.support.receiver import Receiver
+
+BUILD = ROOT / ".aws-sam" / "build" / "Function"
+POWERTOOLS_PARTS = ("aws_lambda_powertools", "jmespath", "typing_extensions")
+
+# The children. Each measures itself, prints JSON, and imports nothing it doesn't measure.
+INIT = {
+    "ours": "import app",
+    "floor": "import boto3; boto3.client('cognito-idp')",
+}
+CONTEXT = """
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 128; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    def __init__(self): self.deadline = time.monotonic() + 60
+    def get_remaining_time_in_millis(self): return int((self.deadline - time.monotonic()) * 1000)
+"""
+COLD_CREATE = {
+    "ours": "import app; app.handler(job['event'], Context())",
+    "floor": """
+import boto3, http.client, ssl
+server = boto3.client('cognito-idp').create_resource_server(**job['request'])
+put(json.dumps({'Status': 'SUCCESS', 'Data': server['ResourceServer']['Identifier']}).encode())
+""",
+}
+PUT = """
+def put(body):
+    host, path = job['receiver'], job['path']
+    connection = http.client.HTTPSConnection(host, context=tls)
+    connection.request('PUT', path, body=body, headers={'content-type': '', 'content-length': str(len(body))})
+    connection.getresponse().read(); connection.close()
+"""
+WARM = {
+    "ours": """
+import app
+times, deletes = [], []
+for create, delete in job['pairs']:
+    started = time.perf_counter()
+    app.handler(create, Context())
+    deletes.append(time.time())
+    app.handler(delete, Context())
+    times.append(time.perf_counter() - started)
+print(json.dumps({'pairs': times, 'delete_started': deletes}))
+""",
+    "floor": """
+import boto3, http.client, ssl
+tls = ssl.create_default_context()
+client = boto3.client('cognito-idp')
+times, deletes = [], []
+for request in job['requests']:
+    started = time.perf_counter()
+    client.create_resource_server(**request)
+    put(b'{"Status": "SUCCESS"}')
+    delete_started = time.perf_counter()
+    client.delete_resource_server(UserPoolId=request['UserPoolId'], Identifier=request['Identifier'])
+    deletes.append(time.perf_counter() - delete_started)
+    put(b'{"Status": "SUCCESS"}')
+    times.append(time.perf_counter() - started)
+print(json.dumps({'pairs': times, 'deletes': deletes}))
+""",
+}
+
+
+def child(code: str, job: dict[str, Any], env: dict[str, str]) -> Any:
+    program = "\n".join(
+        [
+            "import json, sys, time",
+            "job = json.loads(sys.stdin.read())",
+            CONTEXT,
+            "import ssl, http.client; tls = ssl.create_default_context()" if "put(" in code else "",
+            PUT if "put(" in code else "",
+            code,
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        input=json.dumps(job),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"benchmark child failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def timed_init(which: str, env: dict[str, str]) -> float:
+    code = f"started = time.perf_counter()\n{INIT[which]}\nprint(time.perf_counter() - started)"
+    return float(child(code, {}, env).strip().splitlines()[-1])
+
+
+def peak_rss_mb(which: str, job: dict[str, Any], env: dict[str, str]) -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, from the benchmark's own process.
+    code = COLD_CREATE[which] + "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    return int(child(code, job, env).strip().splitlines()[-1]) / 1024
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    ours: list[float]
+    floor: list[float]
+    goal: float | None = None
+    note: str = ""
+
+    def row(self) -> str:
+        def spread(values: list[float]) -> str:
+            if not values:
+                return "n/a"
+            median = statistics.median(values)
+            return f"{median:.3f} {self.unit} ({min(values):.3f}-{max(values):.3f})"
+
+        ratio = statistics.median(self.ours) / statistics.median(self.floor) if self.ours and self.floor else None
+        ratio_text = f"{ratio:.2f}x" if ratio is not None else "n/a"
+        goal = (
+            f"<= {self.goal:.2f}x {'met' if ratio is not None and ratio <= self.goal else 'NOT met'}"
+            if self.goal
+            else ""
+        )
+        return f"| {self.name} | {spread(self.ours)} | {spread(self.floor)} | {ratio_text} | {goal} | {self.note} |"
+
+
+def server_request(pool: str, identifier: str) -> dict[str, Any]:
+    props = events.properties(pool, identifier=identifier)
+    return {k: props[k] for k in ("UserPoolId", "Identifier", "Name", "Scopes")}
+
+
+@dataclass(frozen=True)
+class Runs:
+    cold_starts: int
+    cold_creates: int
+    warm_pairs: int
+    servers: int
+
+    @classmethod
+    def scaled(cls, iterations: int, servers: int) -> Runs:
+        return cls(
+            cold_starts=10 * iterations, cold_creates=3 * iterations, warm_pairs=20 * iterations, servers=servers
+        )
+
+
+SMOKE = Runs(cold_starts=1, cold_creates=1, warm_pairs=3, servers=3)
+
+
+def measure(runs: Runs) -> list[Figure]:
+    with running_emulator() as emulator, Receiver() as receiver:
+        table = emulator.create_idempotency_table(IDEMPOTENCY_TABLE)
+        function = LocalLambda(emulator.endpoint, receiver, IDEMPOTENCY_TABLE=table)
+        env = dict(function.env)
+        if (
+            BUILD.is_dir()
+        ):  # the artifact as deployed, bytecode included; boto3 comes from the venv, as from the runtime
+            env["PYTHONPATH"] = str(BUILD)
+        bare_env = {k: v for k, v in env.items() if k != "IDEMPOTENCY_TABLE"}
+        figures = [cold_start(env, runs.cold_starts)]
+        figures.append(cold_memory(emulator, receiver, env, runs.cold_creates, "as deployed, with idempotency"))
+        figures.append(cold_memory(emulator, receiver, bare_env, runs.cold_creates, "without the idempotency table"))
+        warm_deployed, delete_time = warm(emulator, receiver, env, runs.warm_pairs, "as deployed, with idempotency")
+        warm_bare, _ = warm(emulator, receiver, bare_env, runs.warm_pairs, "without the idempotency table")
+        figures += [warm_deployed, warm_bare, delete_time, parallel(emulator, function, runs.servers)]
+    figures.append(artifact_size())
+    return figures
+
+
+def cold_start(env: dict[str, str], count: int) -> Figure:
+    ours, floor = [], []
+    for _ in range(count):
+        ours.append(timed_init("ours", env))
+        floor.append(timed_init("floor", env))
+    return Figure("1. cold-start init: import, clients", "s", ours, floor, goal=1.15, note=f"{len(ours)} runs each")
+
+
+def cold_memory(emulator: CognitoEmulator, receiver: Receiver, env: dict[str, str], count: int, label: str) -> Figure:
+    ours, floor = [], []
+    for n in range(count):
+        pool = emulator.create_user_pool(f"bench-cold-{label[:8]}-{n}")
+        event = events.aimed(events.request("Create", events.properties(pool)), receiver=receiver.host)
+        ours.append(peak_rss_mb("ours", {"event": event}, env))
+        path = "/" + event["ResponseURL"].split("/", 3)[3]
+        job = {"request": server_request(pool, "https://floor.example.com"), "receiver": receiver.host, "path": path}
+        floor.append(peak_rss_mb("floor", job, env))
+    return Figure(f"2. peak RSS, cold Create, {label}", "MB", ours, floor, goal=1.2, note="VmHWM of the process")
+
+
+def warm(
+    emulator: CognitoEmulator, receiver: Receiver, env: dict[str, str], pairs: int, label: str
+) -> tuple[Figure, Figure]:
+    pool = emulator.create_user_pool("bench-warm")
+    jobs = []
+    for n in range(pairs):
+        props = events.properties(pool, identifier=f"https://warm-{n}.example.com")
+        create = events.aimed(events.request("Create", props), receiver=receiver.host)
+        delete = events.aimed(
+            events.request("Delete", props, physical_id=f"{pool}|{props['Identifier']}"), receiver=receiver.host
+        )
+        jobs.append((create, delete))
+    ours = json.loads(child(WARM["ours"], {"pairs": jobs}, env).strip().splitlines()[-1])
+    path = "/" + jobs[0][0]["ResponseURL"].split("/", 3)[3]
+    requests = [server_request(pool, f"https://warm-floor-{n}.example.com") for n in range(pairs)]
+    floor = json.loads(
+        child(WARM["floor"], {"requests": requests, "receiver": receiver.host, "path": path}, env).strip()
+    )
+    answered = [
+        receiver.answer_for(delete["RequestId"]) and receiver.deliveries_for(delete["RequestId"])[-1].arrived - started
+        for (_, delete), started in zip(jobs, ours["delete_started"], strict=True)
+    ]
+    pair = Figure(
+        f"3. warm Create+Delete pair, {label}",
+        "s",
+        ours["pairs"][1:],
+        floor["pairs"][1:],
+        goal=1.3,
+        note=f"{pairs - 1} pairs in one process; floor: 2 calls + 2 PUTs",
+    )
+    delete = Figure(
+        "4. Delete: invocation to answer arriving",
+        "s",
+        answered[1:],
+        floor["deletes"][1:],
+        note="floor: the DeleteResourceServer call alone",
+    )
+    return pair, delete
+
+
+def parallel(emulator: CognitoEmulator, function: LocalLambda, servers: int) -> Figure:
+    pool = emulator.create_user_pool("bench-parallel")
+    FAULTS.reset()  # count only this figure's creates
+    FAULTS.throttle(writes_per_second=5)
+    try:
+        props = [events.properties(pool, identifier=f"https://par-{n:02}.example.com") for n in range(servers)]
+        answers = lambda_runtime.run_at_once(function, [events.request("Create", p) for p in props])
+        makespan = FAULTS.makespan("CreateResourceServer")
+        throttled = FAULTS.throttled
+    finally:
+        FAULTS.reset()
+    assert all(a["Status"] == "SUCCESS" for a in answers), [a["Reason"] for a in answers]
+    cap = (servers - 1) / 5
+    return Figure(
+        f"5. parallel makespan, {servers} creates at 5/s",
+        "s",
+        [makespan],
+        [cap],
+        goal=1.5,
+        note=f"floor: what the rate cap allows; {throttled} throttled attempts",
+    )
+
+
+def artifact_size() -> Figure:
+    if not BUILD.is_dir():
+        return Figure("6. deployment artifact (zip)", "MB", [], [], note="not built: run `make package` first")
+    _, _, zipped = artifact.sizes(BUILD)
+    _, _, without = artifact.sizes(BUILD, exclude=POWERTOOLS_PARTS)
+    return Figure(
+        "6. deployment artifact (zip)",
+        "MB",
+        [zipped / 1e6],
+        [without / 1e6],
+        note="floor: the same build without Powertools, as with AWS's layer",
+    )
+
+
+def machine() -> str:
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=3, help="scales every figure's sample count")
+    parser.add_argument("--servers", type=int, default=25, help="resource servers created at once for figure 5")
+    parser.add_argument("--smoke", action="store_true", help="one run of each figure: checks the script, not the code")
+    args = parser.parse_args()
+    started = time.monotonic()
+    figures = measure(SMOKE if args.smoke else Runs.scaled(args.iterations, args.servers))
+    print(f"Machine: {machine()}")
+    built = BUILD.relative_to(ROOT) if BUILD.is_dir() else "function/ sources; `make package` builds the artifact"
+    print(f"Provider code: {built}")
+    print("| figure | ours: median (min-max) | floor: median (min-max) | ratio | goal | |")
+    print("|---|---|---|---|---|---|")
+    for figure in figures:
+        print(figure.row())
+    print(f"Measured in {time.monotonic() - started:.0f} s by `make bench`.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
