@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import boto3
 from botocore.config import Config
 
 from .failure import RequestFailed
@@ -95,7 +96,9 @@ class Replay:
         )
 
         assert self._table_name is not None
-        store = DynamoDBPersistenceLayer(table_name=self._table_name, boto_config=TABLE_CONFIG)
+        # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
+        client = boto3.client("dynamodb", config=TABLE_CONFIG)
+        store = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S
         )
