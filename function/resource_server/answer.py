@@ -163,10 +163,9 @@ class Responder(CfnResource):
             "Data": dict(self.Data) if self.Status != FAILED else {},
         }
         payload = fit(body)
-        logger.info(f"Answering {body['Status']}", extra={"answer": json.loads(payload), "bytes": len(payload)})
-        self._deliver(self._event["ResponseURL"], payload)
+        self._deliver(self._event["ResponseURL"], payload, {"answer": json.loads(payload), "bytes": len(payload)})
 
-    def _deliver(self, url: str, payload: bytes) -> None:
+    def _deliver(self, url: str, payload: bytes, logged: dict[str, Any]) -> None:
         # Flaw: crhelper retries its PUT forever, and counts any HTTP status, 403 and 500 included,
         # as delivered. Retry until a 2xx, with backoff, and stop before the Lambda deadline.
         # The URL is never logged: anyone holding it can answer for the stack.
@@ -179,14 +178,15 @@ class Responder(CfnResource):
             try:
                 status = _put(url, payload, timeout)
                 if 200 <= status < 300:
-                    logger.info("Answer delivered", extra={"http_status": status, "attempts": attempt})
+                    logger.info("Answer delivered", extra={**logged, "http_status": status, "attempts": attempt})
                     return
                 problem = f"HTTP {status}"
             except (OSError, http.client.HTTPException) as error:
                 problem = f"{type(error).__name__}: {error}"
             if once or time.monotonic() + delay + 1.0 > deadline:
                 logger.error(
-                    "Answer not delivered before the deadline", extra={"problem": problem, "attempts": attempt}
+                    "Answer not delivered before the deadline",
+                    extra={**logged, "problem": problem, "attempts": attempt},
                 )
                 return
             logger.warning("Answer not accepted; retrying", extra={"problem": problem, "attempt": attempt})

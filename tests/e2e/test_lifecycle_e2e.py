@@ -92,4 +92,5 @@ def test_every_log_line_is_json_with_correlation_keys_and_never_the_response_url
         for key in ("RequestType", "StackId", "LogicalResourceId", "RequestId", "PhysicalResourceId"):
             assert key in line, line
     assert any(line["level"] == "DEBUG" and line["message"] == "Request received" for line in lines)
-    assert any(line["message"] == "Answering SUCCESS" for line in lines)
+    delivered = [line for line in lines if line["message"] == "Answer delivered"]
+    assert [line["answer"]["Status"] for line in delivered] == ["SUCCESS"]

@@ -13,9 +13,7 @@ def sizes(folder: Path, exclude: tuple[str, ...] = ()) -> tuple[int, int, int]:
     files = [
         p
         for p in folder.rglob("*")
-        if p.is_file()
-        and "__pycache__" not in p.parts
-        and not p.relative_to(folder).parts[0].startswith(exclude or ("\0",))
+        if p.is_file() and not p.relative_to(folder).parts[0].startswith(exclude or ("\0",))
     ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -12,9 +12,11 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +183,8 @@ def measure(runs: Runs) -> list[Figure]:
             env["PYTHONPATH"] = str(BUILD)
         bare_env = {k: v for k, v in env.items() if k != "IDEMPOTENCY_TABLE"}
         figures = [cold_start(env, runs.cold_starts)]
+        if BUILD.is_dir():
+            figures.append(cold_start_without_bytecode(env, runs.cold_starts))
         figures.append(cold_memory(emulator, receiver, env, runs.cold_creates, "as deployed, with idempotency"))
         figures.append(cold_memory(emulator, receiver, bare_env, runs.cold_creates, "without the idempotency table"))
         warm_deployed, delete_time = warm(emulator, receiver, env, runs.warm_pairs, "as deployed, with idempotency")
@@ -196,6 +200,19 @@ def cold_start(env: dict[str, str], count: int) -> Figure:
         ours.append(timed_init("ours", env))
         floor.append(timed_init("floor", env))
     return Figure("1. cold-start init: import, clients", "s", ours, floor, goal=1.15, note=f"{len(ours)} runs each")
+
+
+def cold_start_without_bytecode(env: dict[str, str], count: int) -> Figure:
+    """The same build with its .pyc files left out, as `sam build`'s own Python builder ships it."""
+    with tempfile.TemporaryDirectory() as sources:
+        shutil.copytree(BUILD, sources, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        figure = cold_start({**env, "PYTHONPATH": sources}, count)
+    figure.name, figure.goal, figure.note = (
+        "1b. cold-start init, build without bytecode",
+        None,
+        "why the build ships .pyc",
+    )
+    return figure
 
 
 def cold_memory(emulator: CognitoEmulator, receiver: Receiver, env: dict[str, str], count: int, label: str) -> Figure:
