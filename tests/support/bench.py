@@ -57,35 +57,36 @@ def put(body):
     connection.request('PUT', path, body=body, headers={'content-type': '', 'content-length': str(len(body))})
     connection.getresponse().read(); connection.close()
 """
-WARM = {
-    "ours": """
-import app
-times, deletes = [], []
-for create, delete in job['pairs']:
+# One warm process runs the provider's pairs and the floor's alternately, so drift hits both alike.
+WARM = """
+import app, boto3
+client = boto3.client('cognito-idp')
+ours, floor, deletes, floor_deletes = [], [], [], []
+
+def our_pair(create, delete):
     started = time.perf_counter()
     app.handler(create, Context())
     deletes.append(time.time())
     app.handler(delete, Context())
-    times.append(time.perf_counter() - started)
-print(json.dumps({'pairs': times, 'delete_started': deletes}))
-""",
-    "floor": """
-import boto3, http.client, ssl
-tls = ssl.create_default_context()
-client = boto3.client('cognito-idp')
-times, deletes = [], []
-for request in job['requests']:
+    ours.append(time.perf_counter() - started)
+
+def floor_pair(request):
     started = time.perf_counter()
     client.create_resource_server(**request)
     put(b'{"Status": "SUCCESS"}')
     delete_started = time.perf_counter()
     client.delete_resource_server(UserPoolId=request['UserPoolId'], Identifier=request['Identifier'])
-    deletes.append(time.perf_counter() - delete_started)
+    floor_deletes.append(time.perf_counter() - delete_started)
     put(b'{"Status": "SUCCESS"}')
-    times.append(time.perf_counter() - started)
-print(json.dumps({'pairs': times, 'deletes': deletes}))
-""",
-}
+    floor.append(time.perf_counter() - started)
+
+for n, ((create, delete), request) in enumerate(zip(job['pairs'], job['requests'])):
+    if n % 2:
+        our_pair(create, delete); floor_pair(request)
+    else:
+        floor_pair(request); our_pair(create, delete)
+print(json.dumps({'ours': ours, 'floor': floor, 'delete_started': deletes, 'floor_deletes': floor_deletes}))
+"""
 
 
 def child(code: str, job: dict[str, Any], env: dict[str, str]) -> Any:
@@ -239,29 +240,27 @@ def warm(
             events.request("Delete", props, physical_id=f"{pool}|{props['Identifier']}"), receiver=receiver.host
         )
         jobs.append((create, delete))
-    ours = json.loads(child(WARM["ours"], {"pairs": jobs}, env).strip().splitlines()[-1])
     path = "/" + jobs[0][0]["ResponseURL"].split("/", 3)[3]
     requests = [server_request(pool, f"https://warm-floor-{n}.example.com") for n in range(pairs)]
-    floor = json.loads(
-        child(WARM["floor"], {"requests": requests, "receiver": receiver.host, "path": path}, env).strip()
-    )
+    job = {"pairs": jobs, "requests": requests, "receiver": receiver.host, "path": path}
+    measured = json.loads(child(WARM, job, env).strip().splitlines()[-1])
     answered = [
         receiver.answer_for(delete["RequestId"]) and receiver.deliveries_for(delete["RequestId"])[-1].arrived - started
-        for (_, delete), started in zip(jobs, ours["delete_started"], strict=True)
+        for (_, delete), started in zip(jobs, measured["delete_started"], strict=True)
     ]
     pair = Figure(
         f"3. warm Create+Delete pair, {label}",
         "s",
-        ours["pairs"][1:],
-        floor["pairs"][1:],
+        measured["ours"][1:],
+        measured["floor"][1:],
         goal=1.3,
-        note=f"{pairs - 1} pairs in one process; floor: 2 calls + 2 PUTs",
+        note=f"{pairs - 1} pairs each, alternating in one process; floor: 2 calls + 2 PUTs",
     )
     delete = Figure(
         "4. Delete: invocation to answer arriving",
         "s",
         answered[1:],
-        floor["deletes"][1:],
+        measured["floor_deletes"][1:],
         note="floor: the DeleteResourceServer call alone",
     )
     return pair, delete
