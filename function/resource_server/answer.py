@@ -26,15 +26,13 @@ from crhelper import resource_helper
 from crhelper.resource_helper import FAILED, CfnResource
 
 from .event import can_answer, envelope_problem, physical_id_of
-from .failure import RequestFailed
+from .failure import REASON_ROOM, RequestFailed
 from .replay import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
 
 # CloudFormation fails the resource with "Response object is too long." past this.
 MAX_ANSWER_BYTES = 4096
-# crhelper keeps only the last ~240 characters of a reason; ours put the useful words first.
-REASON_ROOM = 240
 # The answer's last attempt must end this long before the Lambda deadline.
 DEADLINE_MARGIN_S = 0.25
 PUT_TIMEOUT_S = 5.0

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .failure import RequestFailed
+from .failure import REASON_ROOM, RequestFailed
 
 # CloudFormation adds these to every request; they are not ours to judge.
 CLOUDFORMATION_KEYS = ("ServiceToken", "ServiceTimeout")
@@ -18,7 +18,6 @@ REQUIRED_KEYS = ("UserPoolId", "Identifier", "Name")
 OPTIONAL_KEYS = ("Scopes",)
 SCOPE_KEYS = ("ScopeName", "ScopeDescription")
 MAX_SCOPES = 100
-REASON_ROOM = 240  # crhelper cuts longer reasons from the front
 
 
 @dataclass(frozen=True)

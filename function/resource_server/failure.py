@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# crhelper keeps only the last ~240 characters of a longer Reason. Reasons here put the
+# useful words first, so they are kept within this and cut from the end.
+REASON_ROOM = 240
+
 
 class RequestFailed(Exception):
     """A request that must be answered FAILED.

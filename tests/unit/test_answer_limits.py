@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resource_server import answer
+from resource_server.failure import REASON_ROOM
 from tests.support import events
 from tests.unit.conftest import Provider
 
@@ -57,7 +58,7 @@ def test_a_long_failure_with_a_long_stack_id_fits(provider: Provider, pool: str)
     result = provider.send(event)
 
     assert result["Status"] == "FAILED"
-    assert len(result["Reason"]) <= answer.REASON_ROOM
+    assert len(result["Reason"]) <= REASON_ROOM
     assert result["Reason"].startswith("Invalid properties: Typo0 is not a property")
     assert size(result) <= answer.MAX_ANSWER_BYTES
 

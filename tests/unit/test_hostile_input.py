@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resource_server import answer, contract
+from resource_server.failure import REASON_ROOM
 from tests.support import events
 from tests.support.lambda_context import LambdaContext
 from tests.unit.conftest import Provider
@@ -51,7 +52,7 @@ def check_one_clean_answer(provider: Provider, before: int) -> dict[str, Any]:
     assert sent["PhysicalResourceId"], "CloudFormation rejects an empty physical id"
     assert "Traceback" not in sent["Reason"]
     assert "Internal error" not in sent["Reason"], sent["Reason"]
-    assert len(sent["Reason"]) <= answer.REASON_ROOM
+    assert len(sent["Reason"]) <= REASON_ROOM
     assert sent["Status"] == "SUCCESS" or sent["Reason"]
     return sent
 

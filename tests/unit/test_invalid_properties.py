@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from resource_server import contract
+from resource_server.failure import REASON_ROOM
 from tests.support import events
 from tests.unit.conftest import Provider
 
@@ -86,7 +87,7 @@ def test_bad_input_fails_naming_the_property_with_no_write(
     assert answer["Reason"].startswith("Invalid properties: ")
     for word in words:
         assert word in answer["Reason"]
-    assert len(answer["Reason"]) <= contract.REASON_ROOM
+    assert len(answer["Reason"]) <= REASON_ROOM
     assert "Traceback" not in answer["Reason"]
     assert provider.writes == []
     if request_type == "Update":
@@ -111,7 +112,7 @@ def test_a_long_list_of_problems_is_cut_between_whole_problems() -> None:
         contract.parse(props)
 
     reason = failure.value.reason
-    assert len(reason) <= contract.REASON_ROOM
+    assert len(reason) <= REASON_ROOM
     assert reason.startswith("Invalid properties: Scopes[0].ScopeName")
     assert reason.endswith("more")
     shown = reason.count("ScopeName must")
