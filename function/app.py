@@ -34,9 +34,11 @@ gc.enable()
 def work_out(raw_event: dict[str, Any]) -> Answer:
     try:
         outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito)
+        answer = Answer(outcome.physical_id, outputs.data(outcome.server) if outcome.server else {})
     except RequestFailed as failure:
-        return Answer.failed(failure)
-    return Answer(outcome.physical_id, outputs.data(outcome.server) if outcome.server else {})
+        answer = Answer.failed(failure)
+    # If crhelper's timer answered first, a repeated delivery must get that answer, not this one.
+    return Answer.as_sent(helper.sent) if helper.sent else answer
 
 
 @helper.create

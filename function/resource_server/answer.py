@@ -72,9 +72,10 @@ class Responder(CfnResource):
         logging.getLogger("crhelper").setLevel(max(log.log_level, logging.INFO))
         self._answer_lock = threading.Lock()
         self._answered = False
+        self.sent: dict[str, Any] | None = None  # the answer this request got, once sent
 
     def __call__(self, event: Any, context: Any) -> None:
-        self._answered = False
+        self._answered, self.sent = False, None
         if not can_answer(event):
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
@@ -161,7 +162,8 @@ class Responder(CfnResource):
             "Data": dict(self.Data) if self.Status != FAILED else {},
         }
         payload = fit(body)
-        self._deliver(self._event["ResponseURL"], payload, {"answer": json.loads(payload), "bytes": len(payload)})
+        self.sent = json.loads(payload)
+        self._deliver(self._event["ResponseURL"], payload, {"answer": self.sent, "bytes": len(payload)})
 
     def _deliver(self, url: str, payload: bytes, logged: dict[str, Any]) -> None:
         # Flaw: crhelper retries its PUT forever, and counts any HTTP status, 403 and 500 included,

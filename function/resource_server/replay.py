@@ -40,6 +40,12 @@ class Answer:
     def failed(cls, failure: RequestFailed) -> Answer:
         return cls(failure.physical_id or "", {}, failure.reason)
 
+    @classmethod
+    def as_sent(cls, body: dict[str, Any]) -> Answer:
+        """The answer CloudFormation already got, such as crhelper's timer's."""
+        failure = (body["Reason"] or "FAILED") if body["Status"] != "SUCCESS" else None
+        return cls(body["PhysicalResourceId"], dict(body.get("Data") or {}), failure)
+
     def physical_id_or_raise(self) -> str:
         """For crhelper: the physical id of a SUCCESS, or the failure it answers FAILED."""
         if self.failure is not None:

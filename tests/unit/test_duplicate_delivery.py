@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
 import pytest
 
+from resource_server.cognito import Cognito
+from resource_server.contract import ResourceServer
 from resource_server.replay import Replay
 from tests.support import events
+from tests.support.lambda_context import LambdaContext
 from tests.unit.conftest import Provider
 
 TABLE = "cognito-resource-server-idempotency"
@@ -98,3 +102,29 @@ def test_when_the_store_is_unreachable_the_request_is_still_answered_once(
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert provider.writes == ["CreateResourceServer"]
+
+
+def test_after_a_deadline_answer_a_repeated_delivery_gets_that_answer(
+    replaying: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_create = Cognito.create
+
+    def slow_create(self: Cognito, server: ResourceServer) -> None:
+        self.set_time_left(60_000)  # let the create itself through
+        real_create(self, server)
+        self.server_in_doubt = server.id
+        time.sleep(1.5)  # the create landed, but the Lambda deadline comes first
+
+    monkeypatch.setattr(Cognito, "create", slow_create)
+    event = events.request("Create", events.properties(pool))
+    before = len(replaying.answers)
+    replaying.handler(event, LambdaContext(timeout_s=1.5))
+    timed_out = replaying.answers[-1]
+    assert len(replaying.answers) == before + 1
+    assert timed_out["Status"] == "FAILED"
+    monkeypatch.setattr(Cognito, "create", real_create)
+
+    again = replaying.send(event)
+
+    assert again == timed_out, "CloudFormation must not hear SUCCESS after FAILED for one request"
+    assert again["PhysicalResourceId"] == f"{pool}|{API}", "the rollback Delete removes the server that landed"
