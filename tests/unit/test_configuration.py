@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -49,3 +51,11 @@ def test_retries_use_botocore_standard_mode_and_honour_aws_max_attempts(monkeypa
     config = Cognito.from_environment()._client.meta.config
 
     assert config.retries == {"mode": "standard", "total_max_attempts": 7}
+
+
+def test_sam_local_environment_only_overrides_what_the_template_declares() -> None:
+    local = json.loads((ROOT / "events" / "env.json").read_text())["Function"]
+
+    assert set(local) <= set(template_environment())
+    assert local["IDEMPOTENCY_TABLE"] == "", "no table exists under sam local"
+    assert local["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"].startswith("http://host.docker.internal:")
