@@ -175,16 +175,9 @@ class Cognito:
 
     def describe(self, server_id: ServerId) -> ResourceServer | None:
         """What Cognito holds, or None when the server or its pool is gone."""
-        try:
-            response = self._client.describe_resource_server(
-                UserPoolId=server_id.user_pool_id, Identifier=server_id.identifier
-            )
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
-                return None
-            raise _failure("DescribeResourceServer", server_id, error) from error
-        except (BotoCoreError, OutOfTime) as error:
-            raise _failure("DescribeResourceServer", server_id, error) from error
+        response = self._unless_gone("DescribeResourceServer", server_id, self._client.describe_resource_server)
+        if response is None:
+            return None
         held = response["ResourceServer"]
         return ResourceServer(
             user_pool_id=held.get("UserPoolId", server_id.user_pool_id),
@@ -195,18 +188,22 @@ class Cognito:
 
     def delete(self, server_id: ServerId) -> bool:
         """Delete the server; False when it or its pool was already gone."""
-        try:
-            response = self._client.delete_resource_server(
-                UserPoolId=server_id.user_pool_id, Identifier=server_id.identifier
-            )
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
-                return False
-            raise _failure("DeleteResourceServer", server_id, error) from error
-        except (BotoCoreError, OutOfTime) as error:
-            raise _failure("DeleteResourceServer", server_id, error) from error
+        response = self._unless_gone("DeleteResourceServer", server_id, self._client.delete_resource_server)
+        if response is None:
+            return False
         _log_call("DeleteResourceServer", server_id, response)
         return True
+
+    def _unless_gone(self, action: str, server_id: ServerId, call: Callable[..., Any]) -> Any | None:
+        """Cognito's response to a call on the server, or None when the server or its pool is gone."""
+        try:
+            return call(UserPoolId=server_id.user_pool_id, Identifier=server_id.identifier)
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                return None
+            raise _failure(action, server_id, error) from error
+        except (BotoCoreError, OutOfTime) as error:
+            raise _failure(action, server_id, error) from error
 
 
 def _request(server: ResourceServer) -> dict[str, Any]:
