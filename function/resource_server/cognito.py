@@ -165,6 +165,25 @@ class Cognito:
             return False
         return held is not None and held.holds_same_state(server)
 
+    def remove_if_landed(self, server: ResourceServer, watch_s: float = 2 * READ_TIMEOUT_S) -> bool:
+        """After a create in doubt that nothing else will name: watch for the server a while, as an
+        attempt the client gave up on may still land, and delete it whenever it holds exactly what
+        was sent. True when it is absent at the end; False if someone else's holds the identifier."""
+        until = min(time.monotonic() + watch_s, self._retries.deadline - self._retries.attempt_s)
+        while True:
+            try:
+                held = self.describe(server.id)
+                if held is not None and not held.holds_same_state(server):
+                    return False
+                if held is not None:
+                    self.delete(server.id)
+                    logger.info("Removed the server a create in doubt made", extra={"server": str(server.id)})
+            except RequestFailed:
+                return False
+            if time.monotonic() + 1.0 > until:
+                return True
+            time.sleep(1.0)
+
     def update(self, server: ResourceServer) -> None:
         # UpdateResourceServer resets whatever is left out, so send the whole state.
         try:

@@ -9,6 +9,7 @@ from . import contract
 from .cognito import Cognito
 from .contract import ResourceServer, ServerId
 from .event import Request
+from .failure import RequestFailed
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ def decide(request: Request) -> Step:
 
 def carry_out(step: Step, cognito: Cognito) -> Outcome:
     match step:
-        case Create(server) | Replace(server, _):
+        case Create(server):
             cognito.create(server)
+            return Outcome(str(server.id), server)
+        case Replace(server, _):
+            _create_replacement(server, cognito)
             return Outcome(str(server.id), server)
         case UpdateInPlace(server):
             _update_in_place(server, cognito)
@@ -82,6 +86,21 @@ def carry_out(step: Step, cognito: Cognito) -> Outcome:
         case LeaveAlone(physical_id):
             logger.info("Physical id names no resource server of ours; nothing to delete")
             return Outcome(physical_id, None)
+
+
+def _create_replacement(server: ResourceServer, cognito: Cognito) -> None:
+    try:
+        cognito.create(server)
+    except RequestFailed as failure:
+        if failure.physical_id != str(server.id):
+            raise
+        # A failed Update keeps its old physical id, so no rollback would name a new server that
+        # landed after all: remove it now, or say where it may be.
+        if cognito.remove_if_landed(server):
+            raise RequestFailed(f"{failure.reason}; no replacement server was left behind") from failure
+        raise RequestFailed(
+            f"{failure.reason}; check {server.user_pool_id} for {server.identifier:.60} and delete it if present"
+        ) from failure
 
 
 def _update_in_place(server: ResourceServer, cognito: Cognito) -> None:

@@ -158,3 +158,25 @@ def test_duplicate_delivery_while_the_first_is_in_flight_stays_silent(
     third = function.send(event, new_request_id=False)  # a later duplicate replays the answer
 
     assert third == deliveries[0].answer
+
+
+def test_replacement_whose_create_landed_after_the_handler_gave_up_is_removed_before_answering(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    old = events.properties(pool)
+    created = function.send(events.request("Create", old))
+    new = events.properties(pool, identifier="https://v2.api.example.com")
+    # All three attempts outlast the 5 s read timeout. The first lands at 6 s; the second finds the
+    # Identifier taken; the third lands at about 16 s, after the handler gave up and deleted the first.
+    FAULTS.hold("CreateResourceServer", 6.0, times=3)
+
+    answer = function.send(
+        events.request("Update", new, physical_id=created["PhysicalResourceId"], old_properties=old), timeout_s=30
+    )
+
+    assert answer["Status"] == "FAILED"
+    assert answer["PhysicalResourceId"] == created["PhysicalResourceId"], "a failed Update keeps its resource"
+    assert answer["Reason"].endswith("; no replacement server was left behind")
+    landed = [a for a in FAULTS.accepted if a.operation == "CreateResourceServer" and a.identifier == new["Identifier"]]
+    assert len(landed) == 2, "the first and the third attempt both landed, and both were removed"
+    assert set(emulator.servers(pool)) == {"https://api.example.com"}
