@@ -99,7 +99,7 @@ def _create_replacement(server: ResourceServer, cognito: Cognito) -> None:
         if cognito.remove_if_landed(server):
             raise RequestFailed(f"{failure.reason}; no replacement server was left behind") from failure
         raise RequestFailed(
-            f"{failure.reason}; check {server.user_pool_id} for {server.identifier:.60} and delete it if present"
+            f"{failure.reason}; could not confirm that no replacement was left: check {server.identifier:.60}"
         ) from failure
 
 
