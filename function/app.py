@@ -51,7 +51,8 @@ def on_request(raw_event: dict[str, Any], context: Any) -> str:
     return answer.physical_id_or_raise()
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False: POWERTOOLS_LOGGER_LOG_EVENT would otherwise log the event whole, ResponseURL included.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def handler(raw_event: dict[str, Any], context: Any) -> None:
     logger.append_keys(**event.correlation_keys(raw_event))
     cognito.set_time_left(context.get_remaining_time_in_millis())

@@ -181,8 +181,9 @@ class Responder(CfnResource):
                     logger.info("Answer delivered", extra={**logged, "http_status": status, "attempts": attempt})
                     return
                 problem = f"HTTP {status}"
-            except (OSError, http.client.HTTPException) as error:
-                problem = f"{type(error).__name__}: {error}"
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                # The type only: http.client's messages can quote the URL, signature and all.
+                problem = type(error).__name__
             if once or time.monotonic() + delay + 1.0 > deadline:
                 logger.error(
                     "Answer not delivered before the deadline",

@@ -32,12 +32,15 @@ class Request:
 
 
 def can_answer(event: object) -> bool:
-    """Whether there is anywhere to send an answer at all."""
+    """Whether there is anywhere to send an answer at all: a pre-signed S3 URL is printable ASCII."""
     return (
         isinstance(event, Mapping)
         and isinstance(url := event.get("ResponseURL"), str)
         and url.startswith("https://")
         and len(url) <= MAX_RESPONSE_URL
+        and url.isascii()
+        and url.isprintable()
+        and " " not in url
     )
 
 

@@ -127,7 +127,8 @@ def test_whole_lifecycle_at_debug_never_logs_the_response_url_or_its_signature(
     logs = []
     for name in ("create", "update", "update-replace", "delete"):
         event = events.load(name)
-        answer = function.send(event, pool=pool, LOG_LEVEL="DEBUG")
+        # POWERTOOLS_LOGGER_LOG_EVENT=true asks Powertools to log every event whole.
+        answer = function.send(event, pool=pool, LOG_LEVEL="DEBUG", POWERTOOLS_LOGGER_LOG_EVENT="true")
         assert answer["Status"] == "SUCCESS", answer["Reason"]
         assert function.last is not None
         logs.append(function.last.logs)
@@ -180,3 +181,15 @@ def test_replacement_whose_create_landed_after_the_handler_gave_up_is_removed_be
     landed = [a for a in FAULTS.accepted if a.operation == "CreateResourceServer" and a.identifier == new["Identifier"]]
     assert len(landed) == 2, "the first and the third attempt both landed, and both were removed"
     assert set(emulator.servers(pool)) == {"https://api.example.com"}
+
+
+def test_response_url_that_http_client_rejects_is_not_logged_in_its_error(function: LocalLambda, pool: str) -> None:
+    event = events.aimed(events.request("Create", events.properties(pool)), receiver=function.receiver.host)
+    event["ResponseURL"] += "\x01"  # http.client's InvalidURL message quotes the whole path and query
+    signature = event["ResponseURL"].split("X-Amz-Signature=")[1][:64]
+
+    invocation = lambda_runtime.invoke(event, {**function.env, "LOG_LEVEL": "DEBUG"}, timeout_s=8)
+
+    assert not invocation.timed_out
+    assert signature not in invocation.logs
+    assert "ResponseURL" in invocation.logs, "the log says why there was no answer"
