@@ -22,13 +22,11 @@ MAX_RESPONSE_URL = 8192
 
 @dataclass(frozen=True)
 class Request:
+    """What the plan reads. The rest of the envelope is crhelper's, for the answer."""
+
     request_type: RequestType
-    stack_id: str
-    request_id: str
-    logical_resource_id: str
     physical_resource_id: str  # "" on Create
     properties: object  # as sent: the contract judges its shape
-    old_properties: object
 
 
 def can_answer(event: object) -> bool:
@@ -58,15 +56,10 @@ def envelope_problem(event: Mapping[str, object]) -> str | None:
 
 def read(event: Mapping[str, object]) -> Request:
     """The request in an event that envelope_problem() has passed."""
-    physical_id = event.get("PhysicalResourceId", "")
     return Request(
-        request_type=cast(RequestType, event["RequestType"]),
-        stack_id=str(event["StackId"]),
-        request_id=str(event["RequestId"]),
-        logical_resource_id=str(event["LogicalResourceId"]),
-        physical_resource_id=physical_id if isinstance(physical_id, str) else "",
+        request_type=cast("RequestType", event["RequestType"]),
+        physical_resource_id=physical_id_of(event),
         properties=event.get("ResourceProperties"),
-        old_properties=event.get("OldResourceProperties"),
     )
 
 

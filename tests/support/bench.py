@@ -244,10 +244,10 @@ def warm(
     requests = [server_request(pool, f"https://warm-floor-{n}.example.com") for n in range(pairs)]
     job = {"pairs": jobs, "requests": requests, "receiver": receiver.host, "path": path}
     measured = json.loads(child(WARM, job, env).strip().splitlines()[-1])
-    answered = [
-        receiver.answer_for(delete["RequestId"]) and receiver.deliveries_for(delete["RequestId"])[-1].arrived - started
-        for (_, delete), started in zip(jobs, measured["delete_started"], strict=True)
-    ]
+    answered = []
+    for (_, delete), started in zip(jobs, measured["delete_started"], strict=True):
+        receiver.answer_for(delete["RequestId"])  # waits until it has arrived
+        answered.append(receiver.deliveries_for(delete["RequestId"])[-1].arrived - started)
     pair = Figure(
         f"3. warm Create+Delete pair, {label}",
         "s",

@@ -227,9 +227,10 @@ class CognitoEmulator:
     def stop(self) -> None:
         self._server.stop()
 
-    def client(self) -> Any:
+    def client(self, service: str = "cognito-idp") -> Any:
+        """A client of this emulator, with moto's dummy credentials."""
         return boto3.client(
-            "cognito-idp",
+            service,
             region_name=REGION,
             endpoint_url=self.endpoint,
             aws_access_key_id="testing",
@@ -249,13 +250,7 @@ class CognitoEmulator:
 
     def create_idempotency_table(self, name: str = IDEMPOTENCY_TABLE) -> str:
         """The DynamoDB table template.yaml gives the function for replaying answers; moto serves it too."""
-        dynamodb = boto3.client(
-            "dynamodb",
-            region_name=REGION,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        dynamodb = self.client("dynamodb")
         if name not in dynamodb.list_tables()["TableNames"]:  # moto's state outlives one emulator
             dynamodb.create_table(
                 TableName=name,
