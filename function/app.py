@@ -16,29 +16,33 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from resource_server import event, outputs, plan
-from resource_server.answer import Responder
+from resource_server.answer import Answer, Responder
 from resource_server.cognito import Cognito
+from resource_server.deadline import Budget
 from resource_server.failure import RequestFailed
-from resource_server.replay import Answer, Replay
+from resource_server.replay import Replay
+from resource_server.stack import Stack
 
 logger = Logger()  # POWERTOOLS_SERVICE_NAME and LOG_LEVEL come from the environment
 # The modules' standard loggers and crhelper's write the same JSON lines, with the same keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"resource_server", "crhelper"})
-cognito = Cognito.from_environment()
-helper = Responder(logger, server_in_doubt=lambda: cognito.server_in_doubt)
-replay = Replay.from_environment()  # IDEMPOTENCY_TABLE
+budget = Budget()
+cognito = Cognito.from_environment(budget)
+stack = Stack(budget)
+helper = Responder(logger, names_server=lambda: cognito.server_named)
+replay = Replay.from_environment(budget)  # IDEMPOTENCY_TABLE
 gc.freeze()
 gc.enable()
 
 
 def work_out(raw_event: dict[str, Any]) -> Answer:
     try:
-        outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito)
+        outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito, stack)
         answer = Answer(outcome.physical_id, outputs.data(outcome.server) if outcome.server else {})
     except RequestFailed as failure:
         answer = Answer.failed(failure)
     # If crhelper's timer answered first, a repeated delivery must get that answer, not this one.
-    return Answer.as_sent(helper.sent) if helper.sent else answer
+    return helper.settle(answer)
 
 
 @helper.create
@@ -55,6 +59,7 @@ def on_request(raw_event: dict[str, Any], context: Any) -> str:
 @logger.inject_lambda_context(clear_state=True, log_event=False)
 def handler(raw_event: dict[str, Any], context: Any) -> None:
     logger.append_keys(**event.correlation_keys(raw_event))
-    cognito.set_time_left(context.get_remaining_time_in_millis())
+    budget.start(context.get_remaining_time_in_millis())
+    cognito.start_request()
     logger.debug("Request received", extra={"event": event.redacted(raw_event)})
     helper(raw_event, context)

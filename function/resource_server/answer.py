@@ -17,17 +17,17 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from crhelper import resource_helper
-from crhelper.resource_helper import FAILED, CfnResource
+from crhelper.resource_helper import FAILED, SUCCESS, CfnResource
 
 from .event import can_answer, envelope_problem, physical_id_of
-from .failure import REASON_ROOM, RequestFailed
-from .replay import DuplicateInFlight
+from .failure import REASON_ROOM, DuplicateInFlight, RequestFailed
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,26 @@ DEADLINE_MARGIN_S = 0.25
 PUT_TIMEOUT_S = 5.0
 FAILED_CREATE_MARKER = "NotCreated"  # no "|", so it never parses as {pool}|{identifier}
 ENVELOPE_IDS = ("LogicalResourceId", "RequestId")
+_PLAIN = re.compile(r"[^\w-]", re.ASCII)  # what a marker id keeps of them
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request answers: SUCCESS with outputs, or FAILED with a reason."""
+
+    physical_id: str
+    data: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None  # the Reason of a FAILED answer
+
+    @classmethod
+    def failed(cls, failure: RequestFailed) -> Answer:
+        return cls(failure.physical_id or "", {}, failure.reason)
+
+    def physical_id_or_raise(self) -> str:
+        """For crhelper: the physical id of a SUCCESS, or the failure it answers FAILED."""
+        if self.failure is not None:
+            raise RequestFailed(self.failure, self.physical_id or None)
+        return self.physical_id
 
 
 class _NoPollingClients:
@@ -54,9 +74,10 @@ class Responder(CfnResource):
     _context: Any
     _sam_local: str | None
 
-    def __init__(self, log: Logger, server_in_doubt: Callable[[], object] = lambda: None) -> None:
-        """`server_in_doubt` names the server a CreateResourceServer in flight may have made, if any."""
-        self._server_in_doubt = server_in_doubt
+    def __init__(self, log: Logger, names_server: Callable[[], object] = lambda: None) -> None:
+        """`names_server` names the server a Create's answer must carry, if any: one the request
+        made, or one whose CreateResourceServer may have landed."""
+        self._names_server = names_server
         # Flaw: CfnResource() creates lambda, events and logs clients for polling, which this
         # provider never uses: about +25% cold start. Hide boto3 from its constructor instead.
         crhelper_globals = vars(resource_helper)
@@ -71,11 +92,12 @@ class Responder(CfnResource):
         # Anyone holding that pre-signed URL can answer for the stack, so its DEBUG never shows.
         logging.getLogger("crhelper").setLevel(max(log.log_level, logging.INFO))
         self._answer_lock = threading.Lock()
-        self._answered = False
-        self.sent: dict[str, Any] | None = None  # the answer this request got, once sent
+        self._committed: Answer | None = None  # the one answer this request gets, once chosen
+        self._worked_out: Answer | None = None
+        self.sent: dict[str, Any] | None = None  # the body delivered, once sent
 
     def __call__(self, event: Any, context: Any) -> None:
-        self._answered, self.sent = False, None
+        self._committed, self._worked_out, self.sent = None, None, None
         if not can_answer(event):
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
@@ -87,6 +109,16 @@ class Responder(CfnResource):
             return
         super().__call__(event, context)
 
+    def settle(self, answer: Answer) -> Answer:
+        """Record the request's outcome as soon as it is known, for the timer to send should
+        what follows (saving it) run out of time. Returns the answer CloudFormation gets: this
+        one, or the timer's if that was sent first."""
+        with self._answer_lock:
+            if self._committed is not None:
+                return self._committed
+            self._worked_out = answer
+            return answer
+
     def _wrap_function(self, func: Callable[[Any, Any], str] | None) -> None:
         # Flaw: crhelper logs every failure with a traceback, and drops the physical id a failure may need.
         try:
@@ -95,7 +127,7 @@ class Responder(CfnResource):
             # The delivery already in flight answers; a second answer could contradict it.
             logger.info("Another delivery of this request is being answered; staying silent")
             with self._answer_lock:
-                self._answered = True
+                self._committed = Answer("", {}, "another delivery answers")
         except RequestFailed as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason
@@ -107,61 +139,89 @@ class Responder(CfnResource):
     def generate_physical_id(self, event: Any) -> str:
         # The physical id of a Create that failed: it names no server, so the rollback Delete leaves all
         # alone. Unlike crhelper's, it is the same on every delivery of the request.
-        logical_id, request_id = (re.sub(r"[^\w-]", "", str(event.get(key) or ""))[:128] for key in ENVELOPE_IDS)
+        logical_id, request_id = (_PLAIN.sub("", str(event.get(key) or ""))[:128] for key in ENVELOPE_IDS)
         return f"{FAILED_CREATE_MARKER}_{logical_id or 'Resource'}_{request_id or 'unknown'}"
 
     def _fallback_physical_id(self) -> str:
         """The id of an answer that has none: Update and Delete keep their resource; a Create
-        names its server only when a CreateResourceServer for it may have landed."""
+        names its server when it made one or a CreateResourceServer for it may have landed."""
         if self._event.get("RequestType") != "Create" and (physical_id := physical_id_of(self._event)):
             return physical_id
-        in_doubt = self._server_in_doubt()
-        return str(in_doubt) if in_doubt else self.generate_physical_id(self._event)
+        named = self._names_server()
+        return str(named) if named else self.generate_physical_id(self._event)
 
     def _timeout(self) -> None:
         # Flaw: crhelper's timer answers "Execution timed out", saying nothing of what ran, with
-        # whatever physical id it has, often none. _send() supplies the id.
-        in_doubt = self._server_in_doubt()
-        reason = "Timed out: the provider did not finish before the Lambda deadline"
-        if in_doubt and self._event.get("RequestType") == "Create":
-            reason += f"; CreateResourceServer was in flight, so this id names {in_doubt} for the rollback"
-        logger.error(reason)
-        self._send(FAILED, reason)
+        # whatever physical id it has, often none. The outcome, once known, is sent instead.
+        with self._answer_lock:
+            if self._committed is not None:
+                return
+            answer = self._worked_out
+            if answer is None:
+                reason = "Timed out: the provider did not finish before the Lambda deadline"
+                named = self._names_server()
+                if named and self._event.get("RequestType") == "Create":
+                    reason += f"; this id names {named}, which CreateResourceServer may have made, for the rollback"
+                answer = Answer(self._fallback_physical_id(), {}, reason)
+                logger.error(reason)
+            else:
+                logger.warning("Out of time while saving the answer; sending it now")
+            self._committed = answer
+        self._deliver_answer(answer)
 
     def _refuse(self, event: Mapping[str, Any], context: Any, reason: str) -> None:
         self._context = context
         self._event = dict(event)
-        self.Status, self.Reason, self.Data = FAILED, reason, {}
         self.StackId, self.RequestId, self.LogicalResourceId = (
             str(event.get(key, ""))[:256] for key in ("StackId", "RequestId", "LogicalResourceId")
         )
-        self.PhysicalResourceId = ""
-        self._send()
+        answer = Answer(self._fallback_physical_id(), {}, reason)
+        with self._answer_lock:
+            self._committed = answer
+        self._deliver_answer(answer)
 
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
+        # crhelper's main path, with the answer in its fields.
         # Flaw: crhelper's timer and its main path can both answer; CloudFormation must get one answer.
-        with self._answer_lock:
-            if self._answered:
-                logger.warning("An answer was already sent; not sending another")
-                return
-            self._answered = True
-        if status:
-            self.Status, self.Reason = status, reason
+        failed = (status or self.Status) == FAILED
         # Flaw: crhelper's timer can send an empty physical id, which CloudFormation shows as
         # "Invalid PhysicalResourceId" in place of the real reason.
-        if not self.PhysicalResourceId:
-            self.PhysicalResourceId = self._fallback_physical_id()
-        body = {
-            "Status": self.Status,
-            "Reason": _shorten(str(self.Reason)),
-            "PhysicalResourceId": str(self.PhysicalResourceId),
-            "StackId": self.StackId,
-            "RequestId": self.RequestId,
-            "LogicalResourceId": self.LogicalResourceId,
-            "NoEcho": False,
-            "Data": dict(self.Data) if self.Status != FAILED else {},
-        }
-        payload = fit(body)
+        physical_id = str(self.PhysicalResourceId or "") or self._fallback_physical_id()
+        answer = Answer(physical_id, {}, str(reason or self.Reason)) if failed else Answer(physical_id, dict(self.Data))
+        with self._answer_lock:
+            if self._committed is not None:
+                logger.warning("An answer was already sent; not sending another")
+                return
+            self._committed = answer
+        self._deliver_answer(answer)
+
+    def _deliver_answer(self, answer: Answer) -> None:
+        """PUT the answer to the ResponseURL. Whatever goes wrong in building it, an answer goes."""
+        try:
+            body = {
+                "Status": FAILED if answer.failure is not None else SUCCESS,
+                "Reason": _shorten(answer.failure or ""),
+                "PhysicalResourceId": answer.physical_id,
+                "StackId": self.StackId,
+                "RequestId": self.RequestId,
+                "LogicalResourceId": self.LogicalResourceId,
+                "NoEcho": False,
+                "Data": dict(answer.data),
+            }
+            payload = fit(body)
+        except Exception:  # a bug of ours must not leave CloudFormation waiting out ServiceTimeout
+            logger.exception("Could not build the answer; sending a minimal FAILED one")
+            body = {
+                "Status": FAILED,
+                "Reason": "Internal error in the provider while answering; see its log",
+                "PhysicalResourceId": answer.physical_id or self.generate_physical_id(self._event),
+                "StackId": str(self.StackId),
+                "RequestId": str(self.RequestId),
+                "LogicalResourceId": str(self.LogicalResourceId),
+                "NoEcho": False,
+                "Data": {},
+            }
+            payload = _encode(body)
         self.sent = json.loads(payload)
         self._deliver(self._event["ResponseURL"], payload, {"answer": self.sent, "bytes": len(payload)})
 
@@ -221,7 +281,8 @@ def _shorten(reason: str) -> str:
 
 
 def _encode(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    # ASCII JSON: any text escapes, even a lone surrogate, which UTF-8 can't encode.
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 @cache

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
-import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -20,6 +18,7 @@ from botocore.exceptions import (
 )
 
 from .contract import ResourceServer, Scope, ServerId
+from .deadline import Budget, OutOfTime, RetryPolicy
 from .failure import RequestFailed
 
 if TYPE_CHECKING:
@@ -30,6 +29,9 @@ logger = logging.getLogger(__name__)
 # Cognito answers these calls in well under a second; an attempt that takes longer is lost.
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
+# botocore's standard mode counts LimitExceededException as throttling. From Cognito it
+# means a quota, such as 25 resource servers per pool, which no retry can lift.
+NEVER_RETRIED = frozenset({"LimitExceededException"})
 
 
 def client_config() -> Config:
@@ -44,108 +46,62 @@ def client_config() -> Config:
     )
 
 
-# Time kept back from Cognito calls to deliver the answer before the Lambda deadline.
-ANSWER_RESERVE_S = 2.0
+class AlreadyExists(RequestFailed):
+    """The Identifier was taken before this request tried to create it. Nothing names it."""
 
-
-class OutOfTime(Exception):
-    """No attempt may start that could outlive the time left to answer."""
-
-
-class RetryPolicy:
-    """botocore's standard retry mode, bounded by the Lambda deadline, with throttling paced for Cognito.
-
-    Cognito allows 5 writes/s per user pool, and CloudFormation creates sibling resources
-    at once. botocore's backoff for throttling (full jitter, 1 s doubling to 20 s) leaves
-    that rate idle: 25 creates in one pool spread over a median 17.6 s, against the 4.8 s
-    the cap allows. Full jitter capped at 0.75 s keeps a request ready for each free slot
-    (`make bench` measures it). No retry is taken that could outlive the deadline.
-    """
-
-    THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
-    # botocore's standard mode counts LimitExceededException as throttling. From Cognito it
-    # means a quota, such as 25 resource servers per pool, which no retry can lift.
-    NEVER_RETRIED = frozenset({"LimitExceededException"})
-    THROTTLED_BASE_S = 0.25
-    THROTTLED_CAP_S = 0.75
-    MAX_BACKOFF_S = 20.0  # the longest backoff botocore's standard mode sleeps
-
-    def __init__(self) -> None:
-        self.deadline = math.inf
-        self.attempt_s = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
-        # True once an attempt of the current call was sent and its outcome is unknown.
-        self.in_doubt = False
-
-    def attach(self, client: CognitoIdentityProviderClient) -> None:
-        events = client.meta.events
-        # botocore-stubs type handlers as returning None, but botocore reads a needs-retry handler's result.
-        events.register_first("needs-retry.cognito-identity-provider", cast("Callable[..., None]", self.needs_retry))
-        events.register_first("before-send.cognito-identity-provider", self.before_send)
-
-    def needs_retry(
-        self, response: Any = None, attempts: int = 1, caught_exception: Exception | None = None, **_: Any
-    ) -> float | bool | None:
-        """A delay to retry after, False to stop, or None to let botocore's standard mode decide."""
-        status = response[0].status_code if response is not None else None
-        code = response[1].get("Error", {}).get("Code") if response is not None else None
-        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError) or (status or 0) >= 500:
-            self.in_doubt = True  # sent, and Cognito may have acted on it
-        if caught_exception is None and status is not None and status < 300:
-            return None
-        if code in self.NEVER_RETRIED:
-            return False
-        if code in self.THROTTLING:
-            ceiling = min(self.THROTTLED_BASE_S * 2 ** (attempts - 1), self.THROTTLED_CAP_S)
-            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
-            return delay if time.monotonic() + delay + self.attempt_s <= self.deadline else False
-        longest_backoff = min(2.0 ** (attempts - 1), self.MAX_BACKOFF_S)
-        return False if time.monotonic() + longest_backoff + self.attempt_s > self.deadline else None
-
-    def before_send(self, **_: Any) -> None:
-        if time.monotonic() + self.attempt_s > self.deadline:
-            raise OutOfTime
+    def __init__(self, server: ResourceServer) -> None:
+        super().__init__(
+            f"Identifier already exists in user pool {server.user_pool_id}; "
+            "this resource does not adopt existing resource servers. "
+            "Delete it or choose another Identifier"
+        )
+        self.server = server
 
 
 class Cognito:
-    def __init__(self, client: CognitoIdentityProviderClient) -> None:
+    def __init__(self, client: CognitoIdentityProviderClient, budget: Budget | None = None) -> None:
         self._client = client
-        self._retries = RetryPolicy()
+        budget = budget or Budget()
+        config: Any = client.meta.config  # botocore-stubs leave out the timeouts Config resolves
+        self._read_timeout_s = float(config.read_timeout)
+        attempt_s = float(config.connect_timeout) + self._read_timeout_s
+        self._retries = RetryPolicy(budget.calls_end, attempt_s, NEVER_RETRIED, pace_throttling=True)
         self._retries.attach(client)
-        # The server a CreateResourceServer was sent for, while its outcome is unknown.
-        self.server_in_doubt: ServerId | None = None
+        # The server every answer to a Create must name: one this request made, or one whose
+        # CreateResourceServer was sent and may have landed.
+        self.server_named: ServerId | None = None
 
     @classmethod
-    def from_environment(cls) -> Cognito:
+    def from_environment(cls, budget: Budget) -> Cognito:
         """A client from the SDK's standard configuration, AWS_ENDPOINT_URL* included."""
-        return cls(boto3.client("cognito-idp", config=client_config()))
+        return cls(boto3.client("cognito-idp", config=client_config()), budget)
 
-    def set_time_left(self, remaining_ms: int) -> None:
-        """Bound every call, retries included, by the Lambda time left, less what the answer needs."""
-        self._retries.deadline = time.monotonic() + remaining_ms / 1000 - ANSWER_RESERVE_S
-        self.server_in_doubt = None
+    def start_request(self) -> None:
+        self.server_named = None
 
     def create(self, server: ResourceServer) -> None:
+        """Make the server, or raise AlreadyExists if its Identifier is taken.
+
+        It looks first: a create whose outcome is unknown may claim or name a server only
+        when that server was absent before this request's first attempt.
+        """
+        if self.describe(server.id) is not None:
+            raise AlreadyExists(server)
         self._retries.in_doubt = False
-        self.server_in_doubt = server.id
+        self.server_named = server.id
         try:
             response = self._client.create_resource_server(**_request(server))
         except ClientError as error:
-            if "already exists" in _message(error):
-                if self._retries.in_doubt and self._holds(server):
-                    logger.info("An earlier attempt of this create landed", extra={"server": str(server.id)})
-                    self.server_in_doubt = None
-                    return
-                self.server_in_doubt = None
-                # Adopting it would let this stack's Delete remove a server it never made.
-                raise RequestFailed(
-                    f"Identifier already exists in user pool {server.user_pool_id}; "
-                    "this resource does not adopt existing resource servers. "
-                    "Delete it or choose another Identifier"
-                ) from error
-            raise self._create_failure(server, error) from error
+            if "already exists" not in _message(error):
+                raise self._create_failure(server, error) from error
+            if self._retries.in_doubt and self._holds(server):
+                logger.info("An earlier attempt of this create landed", extra={"server": str(server.id)})
+                return
+            # Made by someone else since this request looked: it is theirs.
+            self.server_named = None
+            raise AlreadyExists(server) from error
         except (BotoCoreError, OutOfTime) as error:
             raise self._create_failure(server, error) from error
-        self.server_in_doubt = None
         _log_call("CreateResourceServer", server.id, response)
 
     def _create_failure(self, server: ResourceServer, error: Exception) -> RequestFailed:
@@ -153,7 +109,7 @@ class Cognito:
         failure = _failure("CreateResourceServer", server.id, error)
         unknown = self._retries.in_doubt or isinstance(error, ReadTimeoutError | ConnectionClosedError)
         if not unknown:
-            self.server_in_doubt = None
+            self.server_named = None
             return failure
         logger.warning("CreateResourceServer may have landed; the answer names it", extra={"server": str(server.id)})
         return RequestFailed(failure.reason, physical_id=str(server.id))
@@ -165,11 +121,13 @@ class Cognito:
             return False
         return held is not None and held.holds_same_state(server)
 
-    def remove_if_landed(self, server: ResourceServer, watch_s: float = 2 * READ_TIMEOUT_S) -> bool:
+    def remove_if_landed(self, server: ResourceServer) -> bool:
         """After a create in doubt that nothing else will name: watch for the server a while, as an
         attempt the client gave up on may still land, and delete it whenever it holds exactly what
-        was sent. True when it is absent at the end; False if someone else's holds the identifier."""
-        until = min(time.monotonic() + watch_s, self._retries.deadline - self._retries.attempt_s)
+        was sent. create() has seen the Identifier free before, so what holds that state is ours.
+        True when it is absent at the end; False if someone else's holds the identifier."""
+        # An attempt given up on has had its read timeout to land; give it as long again.
+        until = min(time.monotonic() + 2 * self._read_timeout_s, self._retries.deadline() - self._retries.attempt_s)
         while True:
             try:
                 held = self.describe(server.id)
@@ -180,9 +138,11 @@ class Cognito:
                     logger.info("Removed the server a create in doubt made", extra={"server": str(server.id)})
             except RequestFailed:
                 return False
-            if time.monotonic() + 1.0 > until:
+            pause = min(1.0, self._read_timeout_s / 2)
+            if time.monotonic() + pause > until:
+                self.server_named = None
                 return True
-            time.sleep(1.0)
+            time.sleep(pause)
 
     def update(self, server: ResourceServer) -> None:
         # UpdateResourceServer resets whatever is left out, so send the whole state.

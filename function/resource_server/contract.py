@@ -7,9 +7,10 @@ All problems are reported at once, most useful words first: crhelper keeps only
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from .event import is_utf8
 from .failure import REASON_ROOM, RequestFailed
 
 # CloudFormation adds these to every request; they are not ours to judge.
@@ -122,6 +123,9 @@ def parse(properties: object) -> ResourceServer:
     """Read ResourceProperties into a ResourceServer, or raise InvalidProperties naming every problem."""
     if not isinstance(properties, Mapping):
         raise InvalidProperties([f"ResourceProperties must be a map with {', '.join(REQUIRED_KEYS)}"])
+    if not_utf8 := list(_not_utf8(properties, "ResourceProperties")):
+        # Nothing else is judged: a problem that quoted such text could not be answered.
+        raise InvalidProperties([f"{where} holds text that is not valid UTF-8" for where in not_utf8])
 
     problems = [f"{key} is required" for key in REQUIRED_KEYS if key not in properties]
     known = (*REQUIRED_KEYS, *OPTIONAL_KEYS, *CLOUDFORMATION_KEYS)
@@ -169,6 +173,21 @@ def _parse_scopes(value: object) -> tuple[tuple[Scope, ...], list[str]]:
         first_index[name] = index
         scopes.append(Scope(name, item["ScopeDescription"]))
     return tuple(scopes), problems
+
+
+def _not_utf8(value: object, where: str) -> Iterator[str]:
+    """Where, in a JSON-like value, text lies that UTF-8 can't encode, such as a lone surrogate."""
+    if isinstance(value, str) and not is_utf8(value):
+        yield where
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and not is_utf8(key):
+                yield f"a key in {where}"
+            else:
+                yield from _not_utf8(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _not_utf8(item, f"{where}[{index}]")
 
 
 def _reason(problems: list[str]) -> str:

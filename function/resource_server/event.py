@@ -18,6 +18,9 @@ REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
 ENVELOPE_LIMITS = {"RequestType": 16, "StackId": 512, "RequestId": 256, "LogicalResourceId": 256}
 MAX_PHYSICAL_ID = 1024  # CloudFormation's own limit
 MAX_RESPONSE_URL = 8192
+# crhelper's own polling keys. CloudFormation never sends them; crhelper would answer an event
+# holding them SUCCESS, with whatever physical id and Data it names, without our code running.
+CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Request:
     request_type: RequestType
     physical_resource_id: str  # "" on Create
     properties: object  # as sent: the contract judges its shape
+    stack_id: str
 
 
 def can_answer(event: object) -> bool:
@@ -44,13 +48,15 @@ def can_answer(event: object) -> bool:
 
 def envelope_problem(event: Mapping[str, object]) -> str | None:
     """Why crhelper could not answer this event properly, or None."""
+    if control_keys := [key for key in CRHELPER_KEYS if key in event]:
+        return f"Malformed request: {', '.join(control_keys)} is crhelper's own; CloudFormation never sends it"
     for key, limit in ENVELOPE_LIMITS.items():
         if not _is_text(event.get(key), limit):
-            return f"Malformed request: {key} must be a string of 1-{limit} bytes"
+            return f"Malformed request: {key} must be UTF-8 text of 1-{limit} bytes"
     if event["RequestType"] not in REQUEST_TYPES:
         return f"Malformed request: RequestType must be one of {', '.join(REQUEST_TYPES)}"
     if event["RequestType"] != "Create" and not _is_text(event.get("PhysicalResourceId"), MAX_PHYSICAL_ID):
-        return f"Malformed request: PhysicalResourceId must be a string of 1-{MAX_PHYSICAL_ID} bytes"
+        return f"Malformed request: PhysicalResourceId must be UTF-8 text of 1-{MAX_PHYSICAL_ID} bytes"
     return None
 
 
@@ -60,6 +66,7 @@ def read(event: Mapping[str, object]) -> Request:
         request_type=cast("RequestType", event["RequestType"]),
         physical_resource_id=physical_id_of(event),
         properties=event.get("ResourceProperties"),
+        stack_id=str(event["StackId"]),
     )
 
 
@@ -83,5 +90,14 @@ def physical_id_of(event: Mapping[str, object]) -> str:
     return value if isinstance(value, str) and _is_text(value, MAX_PHYSICAL_ID) else ""
 
 
+def is_utf8(value: str) -> bool:
+    """False for text UTF-8 can't encode, such as a lone surrogate: no answer could carry it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_text(value: object, limit: int) -> bool:
-    return isinstance(value, str) and 0 < len(value.encode("utf-8", "replace")) <= limit
+    return isinstance(value, str) and is_utf8(value) and 0 < len(value.encode("utf-8")) <= limit

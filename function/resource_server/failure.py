@@ -18,3 +18,7 @@ class RequestFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.physical_id = physical_id
+
+
+class DuplicateInFlight(Exception):
+    """Another delivery of this request is being answered now; this one must stay silent."""

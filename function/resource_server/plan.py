@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from . import contract
-from .cognito import Cognito
+from .cognito import AlreadyExists, Cognito
 from .contract import ResourceServer, ServerId
 from .event import Request
 from .failure import RequestFailed
+from .stack import UPDATE_ROLLBACK, Stack, StatusUnknown
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Replace:
 
     server: ResourceServer
     old_physical_id: str
+    stack_id: str  # whose status tells a rollback from a refusal, should the Identifier be taken
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,20 @@ def decide(request: Request) -> Step:
     # The physical id changes exactly when a replacement is needed.
     if str(server.id) == request.physical_resource_id:
         return UpdateInPlace(server)
-    return Replace(server, request.physical_resource_id)
+    return Replace(server, request.physical_resource_id, request.stack_id)
 
 
-def carry_out(step: Step, cognito: Cognito) -> Outcome:
+def carry_out(step: Step, cognito: Cognito, stack: Stack) -> Outcome:
     match step:
         case Create(server):
             cognito.create(server)
             return Outcome(str(server.id), server)
-        case Replace(server, _):
-            _create_replacement(server, cognito)
+        case Replace(server, _, stack_id):
+            try:
+                _create_replacement(server, cognito)
+            except AlreadyExists as taken:
+                _restore_if_rolling_back(taken, stack, stack_id)
+                _update_in_place(server, cognito)
             return Outcome(str(server.id), server)
         case UpdateInPlace(server):
             _update_in_place(server, cognito)
@@ -101,6 +107,24 @@ def _create_replacement(server: ResourceServer, cognito: Cognito) -> None:
         raise RequestFailed(
             f"{failure.reason}; could not confirm that no replacement was left: check {server.identifier:.60}"
         ) from failure
+
+
+def _restore_if_rolling_back(taken: AlreadyExists, stack: Stack, stack_id: str) -> None:
+    """An Update onto a taken Identifier is refused, but for one case. When CloudFormation rolls
+    back a replacement, it may send an Update with the new server's physical id and the old
+    properties. The old server is then this resource's own: its cleanup Delete only follows a
+    successful update. Only the stack's status tells the two apart; unread, nothing is taken."""
+    try:
+        status = stack.status(stack_id)
+    except StatusUnknown as unknown:
+        raise RequestFailed(
+            f"Identifier already exists in user pool {taken.server.user_pool_id}. If this is a rollback, the "
+            f"provider could not read the stack's status to restore it ({unknown.why}): allow that, then "
+            "continue the rollback"
+        ) from taken
+    if status != UPDATE_ROLLBACK:
+        raise taken
+    logger.info("Rolling back a replacement: the old server is this resource's own", extra={"stack_status": status})
 
 
 def _update_in_place(server: ResourceServer, cognito: Cognito) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from .failure import RequestFailed
+from .answer import Answer
+from .deadline import Budget, RetryPolicy
+from .failure import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
 
@@ -27,45 +29,20 @@ TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
 KEEP_ANSWERS_S = 2 * 60 * 60
-TABLE_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=2, read_timeout=3)
-
-
-@dataclass(frozen=True)
-class Answer:
-    physical_id: str
-    data: dict[str, str] = field(default_factory=dict)
-    failure: str | None = None  # the Reason of a FAILED answer
-
-    @classmethod
-    def failed(cls, failure: RequestFailed) -> Answer:
-        return cls(failure.physical_id or "", {}, failure.reason)
-
-    @classmethod
-    def as_sent(cls, body: dict[str, Any]) -> Answer:
-        """The answer CloudFormation already got, such as crhelper's timer's."""
-        failure = (body["Reason"] or "FAILED") if body["Status"] != "SUCCESS" else None
-        return cls(body["PhysicalResourceId"], dict(body.get("Data") or {}), failure)
-
-    def physical_id_or_raise(self) -> str:
-        """For crhelper: the physical id of a SUCCESS, or the failure it answers FAILED."""
-        if self.failure is not None:
-            raise RequestFailed(self.failure, self.physical_id or None)
-        return self.physical_id
-
-
-class DuplicateInFlight(Exception):
-    """Another delivery of this request is being answered now; this one must stay silent."""
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.0  # a DynamoDB item write takes milliseconds; STORE_RESERVE_S holds one attempt
 
 
 class Replay:
-    def __init__(self, table_name: str | None) -> None:
+    def __init__(self, table_name: str | None, budget: Budget | None = None) -> None:
         self._table_name = table_name
+        self._budget = budget or Budget()
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
 
     @classmethod
-    def from_environment(cls) -> Replay:
-        return cls(os.environ.get(TABLE_VARIABLE) or None)
+    def from_environment(cls, budget: Budget) -> Replay:
+        return cls(os.environ.get(TABLE_VARIABLE) or None, budget)
 
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery."""
@@ -103,7 +80,10 @@ class Replay:
 
         assert self._table_name is not None
         # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
-        client = boto3.client("dynamodb", config=TABLE_CONFIG)
+        config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
+        client = boto3.client("dynamodb", config=config)
+        # Saving the answer must end in time for its PUT, however slow DynamoDB is.
+        RetryPolicy(self._budget.store_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S).attach(client)
         store = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S

@@ -13,7 +13,9 @@ them, following the Cognito API reference:
 moto server on 127.0.0.1 that end-to-end tests and the demo run handlers against.
 
 `FAULTS` makes that Cognito misbehave on cue, the same way for every test: enforce the
-per-pool write rate, hold a call before acting on it, or fail with a chosen error.
+per-pool write rate, hold a call before acting on it, or fail with a chosen error. The
+DynamoDB calls that save answers and the CloudFormation read of a stack's status can be
+held or failed the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
 from moto.cognitoidp.responses import CognitoIdpResponse
@@ -35,6 +38,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -44,6 +48,11 @@ SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
 
 WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer")
 OPERATIONS = (*WRITES, "DescribeResourceServer")
+# Other services' calls the function makes, which FAULTS can also hold or fail.
+OTHER_OPERATIONS: dict[Any, tuple[str, ...]] = {
+    DynamoHandler: ("PutItem", "UpdateItem", "GetItem", "DeleteItem"),
+    CloudFormationResponse: ("DescribeStacks",),
+}
 
 
 class LimitExceededError(JsonRESTError):
@@ -175,10 +184,11 @@ def _respond_delete(self: CognitoIdpResponse) -> ActionResult:
     return EmptyResult()
 
 
-def _with_faults(operation: str, respond: Callable[[CognitoIdpResponse], ActionResult]) -> Any:
+def _with_faults(operation: str, respond: Callable[[Any], ActionResult]) -> Any:
     @functools.wraps(respond)
-    def respond_with_faults(self: CognitoIdpResponse) -> ActionResult:
-        user_pool_id, identifier = self._get_param("UserPoolId"), self._get_param("Identifier")
+    def respond_with_faults(self: Any) -> ActionResult:
+        # Other services' calls have no pool or Identifier: "" for both.
+        user_pool_id, identifier = self._get_param("UserPoolId") or "", self._get_param("Identifier") or ""
         FAULTS.before(operation, user_pool_id)
         hold, act_first = FAULTS.next_hold(operation)
         if not act_first:
@@ -207,6 +217,10 @@ def install() -> None:
     for operation in OPERATIONS:
         method = camelcase_to_underscores(operation)
         setattr(response, method, _with_faults(operation, getattr(response, method)))
+    for responses, operations in OTHER_OPERATIONS.items():
+        for operation in operations:
+            method = camelcase_to_underscores(operation)
+            setattr(responses, method, _with_faults(operation, getattr(responses, method)))
 
 
 class CognitoEmulator:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from resource_server import answer
-from resource_server.cognito import Cognito, client_config
-from tests.support import emulator
-from tests.support.lambda_context import LambdaContext
-
-WRITES = {"CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer"}
+from resource_server.cognito import client_config
+from tests.support import emulator, in_process
+from tests.support.in_process import Provider
 
 
 @pytest.fixture(autouse=True)
@@ -41,46 +36,6 @@ def pool(cognito_idp: Any) -> str:
     return str(cognito_idp.create_user_pool(PoolName="unit")["UserPool"]["Id"])
 
 
-@dataclass
-class Provider:
-    """The deployed function, as a test drives it."""
-
-    handler: Any
-    client: Any  # the function's own Cognito client
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)  # one per API call
-    attempts: list[str] = field(default_factory=list)  # one per HTTP attempt, retries included
-
-    def send(self, event: dict[str, Any], timeout_s: float = 60.0) -> dict[str, Any]:
-        """Invoke once; return the one answer CloudFormation would receive."""
-        before = len(self.answers)
-        self.handler(event, LambdaContext(timeout_s))
-        assert len(self.answers) == before + 1, f"expected exactly one answer, got {len(self.answers) - before}"
-        return self.answers[-1]
-
-    @property
-    def writes(self) -> list[str]:
-        return [call for call in self.calls if call in WRITES]
-
-
 @pytest.fixture
 def provider(cognito_idp: Any, monkeypatch: pytest.MonkeyPatch) -> Provider:
-    import app
-
-    client = boto3.client("cognito-idp", config=client_config())
-    harness = Provider(handler=app.handler, client=client)
-    client.meta.events.register(
-        "before-call.cognito-identity-provider.*", lambda model, **_: harness.calls.append(model.name)
-    )
-    client.meta.events.register_first(
-        "before-send.cognito-identity-provider.*",
-        lambda request, **_: harness.attempts.append(request.headers["X-Amz-Target"].decode().split(".")[-1]),
-    )
-    monkeypatch.setattr(app, "cognito", Cognito(client))
-
-    def put(_url: str, payload: bytes, _timeout: float) -> int:
-        harness.answers.append(json.loads(payload))
-        return 200
-
-    monkeypatch.setattr(answer, "_put", put)
-    return harness
+    return in_process.wire(monkeypatch, boto3.client("cognito-idp", config=client_config()))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from resource_server import answer
 from resource_server.failure import REASON_ROOM
 from tests.support import events
-from tests.unit.conftest import Provider
+from tests.support.in_process import Provider
 
 LONG_IDENTIFIER = "https://" + "i" * 248  # 256 characters, Cognito's maximum
 LONG_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "s" * 128 + "/" + "u" * 330  # 512 bytes

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from resource_server.cognito import Cognito
+from resource_server.deadline import Budget
 from tests.support.lambda_runtime import ROOT
 
 
@@ -33,7 +34,7 @@ def test_declared_endpoint_variable_is_empty_and_then_ignored(monkeypatch: pytes
     assert declared == ""
     monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", declared)
 
-    client = Cognito.from_environment()._client
+    client = Cognito.from_environment(Budget())._client
 
     assert client.meta.endpoint_url == "https://cognito-idp.us-east-1.amazonaws.com"
 
@@ -42,13 +43,13 @@ def test_declared_endpoint_variable_is_empty_and_then_ignored(monkeypatch: pytes
 def test_endpoint_variables_aim_the_client(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "http://127.0.0.1:5000")
 
-    assert Cognito.from_environment()._client.meta.endpoint_url == "http://127.0.0.1:5000"
+    assert Cognito.from_environment(Budget())._client.meta.endpoint_url == "http://127.0.0.1:5000"
 
 
 def test_retries_use_botocore_standard_mode_and_honour_aws_max_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
 
-    config = Cognito.from_environment()._client.meta.config
+    config = Cognito.from_environment(Budget())._client.meta.config
 
     assert config.retries == {"mode": "standard", "total_max_attempts": 7}
 

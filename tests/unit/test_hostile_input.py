@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from resource_server import answer, contract
 from resource_server.failure import REASON_ROOM
 from tests.support import events
+from tests.support.in_process import Provider
 from tests.support.lambda_context import LambdaContext
-from tests.unit.conftest import Provider
 
 KNOWN_KEYS = [*contract.REQUIRED_KEYS, *contract.OPTIONAL_KEYS, *contract.CLOUDFORMATION_KEYS, *contract.SCOPE_KEYS]
 texts = (

@@ -9,7 +9,7 @@ import pytest
 from resource_server import contract
 from resource_server.failure import REASON_ROOM
 from tests.support import events
-from tests.unit.conftest import Provider
+from tests.support.in_process import Provider
 
 
 def scopes(*pairs: tuple[str, str]) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.stub import Stubber
 
 from tests.support import events
-from tests.unit.conftest import Provider
+from tests.support.in_process import Provider
 
 API = "https://api.example.com"
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.support import events
+from tests.support.in_process import Provider
 from tests.support.lambda_context import LambdaContext
-from tests.unit.conftest import Provider
 
 
 @pytest.mark.parametrize(

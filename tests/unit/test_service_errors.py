@@ -11,8 +11,8 @@ from resource_server.cognito import Cognito
 from resource_server.contract import ResourceServer
 from tests.support import events
 from tests.support.emulator import FAULTS
+from tests.support.in_process import Provider
 from tests.support.lambda_context import LambdaContext
-from tests.unit.conftest import Provider
 
 API = "https://api.example.com"
 
@@ -33,7 +33,7 @@ def test_internal_error_is_retried_and_then_succeeds(provider: Provider, cognito
     answer = provider.send(events.request("Create", events.properties(pool)))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert provider.attempts == ["CreateResourceServer"] * 3
+    assert provider.write_attempts == ["CreateResourceServer"] * 3
 
 
 def test_internal_error_that_persists_fails_clearly_and_names_the_server_that_may_exist(
@@ -54,7 +54,7 @@ def test_quota_is_not_retried(provider: Provider, pool: str) -> None:
     answer = provider.send(events.request("Create", events.properties(pool)))
 
     assert answer["Reason"].startswith(f"Quota reached in user pool {pool}")
-    assert provider.attempts == ["CreateResourceServer"]
+    assert provider.write_attempts == ["CreateResourceServer"]
 
 
 def test_throttling_is_retried_until_cognito_accepts(provider: Provider, pool: str) -> None:
@@ -63,7 +63,7 @@ def test_throttling_is_retried_until_cognito_accepts(provider: Provider, pool: s
     answer = provider.send(events.request("Create", events.properties(pool)))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert provider.attempts == ["CreateResourceServer"] * 7
+    assert provider.write_attempts == ["CreateResourceServer"] * 7
 
 
 def test_throttling_past_the_deadline_fails_in_time_saying_so(provider: Provider, pool: str) -> None:
@@ -82,7 +82,7 @@ def test_lambda_deadline_during_a_create_answers_failed_naming_the_server(
     provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def create_that_hangs(self: Cognito, server: ResourceServer) -> None:
-        self.server_in_doubt = server.id
+        self.server_named = server.id
         time.sleep(2.0)
 
     monkeypatch.setattr(Cognito, "create", create_that_hangs)

@@ -1,0 +1,128 @@
+"""Time: every AWS call a request makes, retries included, ends before the Lambda deadline.
+
+The time is split from the end. The answer's PUT gets the last ANSWER_RESERVE_S; saving the
+answer for a repeated delivery gets the STORE_RESERVE_S before that; Cognito, and the one
+CloudFormation read, get everything before. So a server made near the deadline is still
+answered for by the request that made it, never left to crhelper's timer.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
+
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+ANSWER_RESERVE_S = 2.0
+# One DynamoDB attempt: replay.py's client connects within 1 s and reads within 1 s.
+STORE_RESERVE_S = 2.0
+
+
+class Budget:
+    """One request's time, from the Lambda context."""
+
+    def __init__(self) -> None:
+        self.end = math.inf
+
+    def start(self, remaining_ms: int) -> None:
+        self.end = time.monotonic() + remaining_ms / 1000
+
+    def calls_end(self) -> float:
+        """When the last Cognito or CloudFormation attempt must have ended."""
+        return self.end - ANSWER_RESERVE_S - STORE_RESERVE_S
+
+    def store_end(self) -> float:
+        """When saving the answer must have ended."""
+        return self.end - ANSWER_RESERVE_S
+
+
+class OutOfTime(Exception):
+    """No attempt may start that could outlive the time left for it."""
+
+
+class RetryPolicy:
+    """botocore's standard retry mode, bounded by a deadline, changed in one place.
+
+    - No attempt starts, and no backoff is slept, that could outlive `deadline()`.
+    - Codes in `never_retried` are not retried.
+    - With `pace_throttling`, throttling is retried after short jittered waits (below).
+
+    Stopping raises the last error from the needs-retry event, rather than answering False.
+    Flaw: before botocore 1.43.3, any answer but None to that event is a delay in seconds, so
+    False meant "retry at once"; the Lambda runtime's own SDK may be that old.
+    """
+
+    THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+    # Cognito allows 5 writes/s per user pool, and CloudFormation creates sibling resources at
+    # once. botocore's backoff for throttling (full jitter, 1 s doubling to 20 s) leaves that rate
+    # idle: 25 creates in one pool spread over a median 17.6 s, against the 4.8 s the cap allows.
+    # Full jitter capped at 0.75 s keeps a request ready for each free slot (`make bench`).
+    THROTTLED_BASE_S = 0.25
+    THROTTLED_CAP_S = 0.75
+    MAX_BACKOFF_S = 20.0  # the longest backoff botocore's standard mode sleeps
+
+    def __init__(
+        self,
+        deadline: Callable[[], float],
+        attempt_s: float,
+        never_retried: frozenset[str] = frozenset(),
+        pace_throttling: bool = False,
+    ) -> None:
+        self.deadline = deadline
+        self.attempt_s = attempt_s  # the longest one attempt can take: connect and read timeouts
+        self.never_retried = never_retried
+        self.pace_throttling = pace_throttling
+        self.in_doubt = False  # True once an attempt was sent and its outcome is unknown
+        self._client: Any = None
+
+    def attach(self, client: Any) -> None:
+        self._client = client
+        service = client.meta.service_model.service_id.hyphenize()
+        events = client.meta.events
+        # botocore-stubs type handlers as returning None, but botocore reads a needs-retry handler's result.
+        events.register_first(f"needs-retry.{service}", cast("Callable[..., None]", self.needs_retry))
+        events.register_first(f"before-send.{service}", self.before_send)
+
+    def needs_retry(
+        self,
+        response: Any = None,
+        attempts: int = 1,
+        caught_exception: Exception | None = None,
+        operation: Any = None,
+        **_: Any,
+    ) -> float | None:
+        """A delay to retry after, or None to let standard mode decide; raises the last error to stop."""
+        status = response[0].status_code if response is not None else None
+        code = response[1].get("Error", {}).get("Code") if response is not None else None
+        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError) or (status or 0) >= 500:
+            self.in_doubt = True  # sent, and the service may have acted on it
+        if caught_exception is None and status is not None and status < 300:
+            return None
+        if code in self.never_retried:
+            self._stop(response, attempts, caught_exception, operation)
+        if self.pace_throttling and code in self.THROTTLING:
+            ceiling = min(self.THROTTLED_BASE_S * 2 ** (attempts - 1), self.THROTTLED_CAP_S)
+            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+            if time.monotonic() + delay + self.attempt_s > self.deadline():
+                self._stop(response, attempts, caught_exception, operation)
+            return delay
+        longest_backoff = min(2.0 ** (attempts - 1), self.MAX_BACKOFF_S)
+        if time.monotonic() + longest_backoff + self.attempt_s > self.deadline():
+            self._stop(response, attempts, caught_exception, operation)
+        return None
+
+    def before_send(self, **_: Any) -> None:
+        if time.monotonic() + self.attempt_s > self.deadline():
+            raise OutOfTime
+
+    def _stop(self, response: Any, attempts: int, caught_exception: Exception | None, operation: Any) -> NoReturn:
+        """Raise what botocore would have raised had it stopped here itself."""
+        if caught_exception is not None:
+            raise caught_exception
+        parsed = response[1]
+        parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempts - 1
+        error_class = self._client.exceptions.from_code(parsed.get("Error", {}).get("Code", ""))
+        raise error_class(parsed, operation.name if operation is not None else "")
