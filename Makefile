@@ -15,7 +15,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest demo invoke emulator package bench clean
+.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package bench clean
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
@@ -24,6 +24,7 @@ help:
 	@echo "make emulator  the Cognito emulator on port 5000, for sam local invoke or AWS_ENDPOINT_URL"
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
+	@echo "make model     many more random stack lives than make test plays (EXAMPLES=300 STEPS=10 by default)"
 
 $(STAMP): tests/requirements.txt function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ cfn-lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The stateful model of stack operations, run long: make test plays 12 lives of 6 steps.
+model: $(STAMP)
+	STACK_MODEL_EXAMPLES=$(or $(EXAMPLES),300) STACK_MODEL_STEPS=$(or $(STEPS),10) \
+		$(BIN)/python -m pytest tests/operations/test_stack_model.py -q
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.support.demo

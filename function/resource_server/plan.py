@@ -118,9 +118,8 @@ def _restore_if_rolling_back(taken: AlreadyExists, stack: Stack, stack_id: str) 
         status = stack.status(stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
-            f"Identifier already exists in user pool {taken.server.user_pool_id}. If this is a rollback, the "
-            f"provider could not read the stack's status to restore it ({unknown.why}): allow that, then "
-            "continue the rollback"
+            f"Identifier already exists in {taken.server.user_pool_id}. If this is a rollback, the provider "
+            f"needs the stack's status to restore it ({unknown.why}): allow that, then continue the rollback"
         ) from taken
     if status != UPDATE_ROLLBACK:
         raise taken

@@ -39,6 +39,8 @@ class Replay:
         self._budget = budget or Budget()
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
+        # Saving the answer must end in time for its PUT, however slow DynamoDB is.
+        self._retries = RetryPolicy(self._budget.store_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S)
 
     @classmethod
     def from_environment(cls, budget: Budget) -> Replay:
@@ -55,6 +57,7 @@ class Replay:
 
         once = self._once or self._build()
         self._config.register_lambda_context(context)
+        self._retries.in_doubt = False
         worked_out: list[Answer] = []
 
         def work_out_once(request: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +67,12 @@ class Replay:
         try:
             return Answer(**once(request=event, work_out_once=work_out_once))
         except IdempotencyAlreadyInProgressError as error:
+            if self._retries.in_doubt:
+                # An attempt to record this request as in progress was lost, then its retry found the
+                # record: most likely that attempt's own. Staying silent would leave CloudFormation
+                # waiting out ServiceTimeout, so answer, as when the store is unavailable.
+                logger.warning("This request's own lost write may hold the store; answering without it")
+                return work_out()
             raise DuplicateInFlight from error
         except IdempotencyPersistenceLayerError as error:
             # A stack must not fail because DynamoDB did: answer without the guard, once.
@@ -82,8 +91,7 @@ class Replay:
         # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
         config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
         client = boto3.client("dynamodb", config=config)
-        # Saving the answer must end in time for its PUT, however slow DynamoDB is.
-        RetryPolicy(self._budget.store_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S).attach(client)
+        self._retries.attach(client)
         store = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S

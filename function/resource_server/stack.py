@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from .deadline import Budget, OutOfTime, RetryPolicy
+from .deadline import Budget, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Stack:
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             raise StatusUnknown(f"cloudformation:DescribeStacks failed: {code}") from error
-        except (BotoCoreError, OutOfTime) as error:
+        except Exception as error:  # unread, for whatever reason, is unknown: never taken as "not rolling back"
             raise StatusUnknown(f"cloudformation:DescribeStacks failed: {type(error).__name__}") from error
         if not stacks:
             raise StatusUnknown("cloudformation:DescribeStacks found no such stack")

@@ -193,3 +193,18 @@ def test_response_url_that_http_client_rejects_is_not_logged_in_its_error(functi
     assert not invocation.timed_out
     assert signature not in invocation.logs
     assert "ResponseURL" in invocation.logs, "the log says why there was no answer"
+
+
+def test_create_whose_answer_save_hangs_still_answers_success_naming_its_server_in_time(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    # The server lands at once; then every attempt to save the answer for a repeated delivery hangs.
+    FAULTS.hold("UpdateItem", 10.0, times=20)
+
+    answer = function.send(events.request("Create", events.properties(pool)), timeout_s=12)
+
+    assert function.last is not None
+    assert function.last.seconds < 11.5, "answered by the request itself, before crhelper's timer"
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == f"{pool}|https://api.example.com"
+    assert "Idempotency store unavailable; answering without it" in function.last.logs

@@ -32,7 +32,7 @@ from tests.support.emulator import REGION
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
 # A stack moto accepts; the custom resources live only in this model.
-PLACEHOLDER_TEMPLATE = '{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}'
+PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
 
 @dataclass(frozen=True)

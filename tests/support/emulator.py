@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
@@ -184,12 +185,18 @@ def _respond_delete(self: CognitoIdpResponse) -> ActionResult:
     return EmptyResult()
 
 
-def _with_faults(operation: str, respond: Callable[[Any], ActionResult]) -> Any:
+def _with_faults(operation: str, respond: Callable[[Any], ActionResult], xml: bool = False) -> Any:
     @functools.wraps(respond)
     def respond_with_faults(self: Any) -> ActionResult:
         # Other services' calls have no pool or Identifier: "" for both.
         user_pool_id, identifier = self._get_param("UserPoolId") or "", self._get_param("Identifier") or ""
-        FAULTS.before(operation, user_pool_id)
+        try:
+            FAULTS.before(operation, user_pool_id)
+        except CognitoError as error:
+            if not xml:
+                raise
+            # CloudFormation speaks the query protocol: its errors are XML.
+            raise CloudFormationError(error.error_type, error.message) from error
         hold, act_first = FAULTS.next_hold(operation)
         if not act_first:
             time.sleep(hold)
@@ -220,7 +227,8 @@ def install() -> None:
     for responses, operations in OTHER_OPERATIONS.items():
         for operation in operations:
             method = camelcase_to_underscores(operation)
-            setattr(responses, method, _with_faults(operation, getattr(responses, method)))
+            xml = responses is CloudFormationResponse
+            setattr(responses, method, _with_faults(operation, getattr(responses, method), xml))
 
 
 class CognitoEmulator:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from resource_server import answer as answer_module
 from tests.support import events
 from tests.support.in_process import Provider
 from tests.support.lambda_context import LambdaContext
@@ -51,3 +52,73 @@ def test_event_with_nowhere_to_answer_is_dropped_without_a_call(provider: Provid
 
     assert provider.answers == []
     assert provider.calls == []
+
+
+LONE_SURROGATE = "\ud800"  # valid in a Python str, which json.loads can produce, but not in UTF-8
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda e: e["ResourceProperties"].update({f"Na{LONE_SURROGATE}me": "x"}), "a key in ResourceProperties"),
+        (lambda e: e["ResourceProperties"].update(Name=f"API {LONE_SURROGATE}"), "ResourceProperties.Name"),
+        (
+            lambda e: e["ResourceProperties"]["Scopes"][0].update(ScopeDescription=LONE_SURROGATE),
+            "ResourceProperties.Scopes[0].ScopeDescription",
+        ),
+    ],
+    ids=["in a key", "in a value", "in a scope"],
+)
+def test_properties_that_are_not_utf8_get_one_failed_answer_naming_where_and_no_write(
+    provider: Provider, pool: str, change: Any, words: str
+) -> None:
+    event = events.request("Create", events.properties(pool))
+    change(event)
+
+    answer = provider.send(event)
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"Invalid properties: {words} holds text that is not valid UTF-8"
+    assert provider.calls == []
+
+
+def test_logical_resource_id_that_is_not_utf8_gets_one_failed_answer(provider: Provider, pool: str) -> None:
+    event = events.request("Create", events.properties(pool))
+    event["LogicalResourceId"] = f"Api{LONE_SURROGATE}"
+
+    answer = provider.send(event)
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "Malformed request: LogicalResourceId must be UTF-8 text of 1-256 bytes"
+    assert answer["PhysicalResourceId"].startswith("NotCreated_Api_")
+    assert provider.calls == []
+
+
+@pytest.mark.parametrize("key", ["CrHelperPoll", "CrHelperData"])
+def test_crhelper_control_keys_are_refused_not_obeyed(provider: Provider, pool: str, key: str) -> None:
+    # crhelper would answer SUCCESS with the event's physical id and Data, running none of our code.
+    event = events.request("Update", events.properties(pool), physical_id="attacker-chosen")
+    event.update(CrHelperPoll=True, CrHelperData={"Scopes": "attacker/admin"})
+    event.pop("CrHelperPoll" if key == "CrHelperData" else "CrHelperData")
+
+    answer = provider.send(event)
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"Malformed request: {key} is crhelper's own; CloudFormation never sends it"
+    assert answer["Data"] == {}
+    assert provider.calls == []
+
+
+def test_an_answer_that_cannot_be_built_still_goes_out_as_a_minimal_failure(
+    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_fit(_body: dict[str, Any]) -> bytes:
+        raise RuntimeError("a bug while building the answer")
+
+    monkeypatch.setattr(answer_module, "fit", broken_fit)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "Internal error in the provider while answering; see its log"
+    assert answer["PhysicalResourceId"] == f"{pool}|https://api.example.com", "the server it made is still named"

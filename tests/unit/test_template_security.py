@@ -15,6 +15,7 @@ COGNITO_ACTIONS = {
     "cognito-idp:DescribeResourceServer",
 }
 IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+STACK_ACTIONS = {"cloudformation:DescribeStacks"}
 USER_POOLS = {"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
 
 
@@ -31,16 +32,21 @@ def statements() -> list[dict[str, Any]]:
     return found
 
 
-def test_only_the_actions_the_provider_calls_are_allowed() -> None:
-    actions = [action for statement in statements() for action in statement["Action"]]
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
 
-    assert set(actions) == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS
+
+def test_only_the_actions_the_provider_calls_are_allowed() -> None:
+    actions = [action for statement in statements() for action in actions_of(statement)]
+
+    assert set(actions) == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS | STACK_ACTIONS
     assert not [a for a in actions if "*" in a]
     assert all(statement["Effect"] == "Allow" for statement in statements())
 
 
 def test_cognito_actions_are_scoped_to_user_pool_arns() -> None:
-    cognito = [s for s in statements() if set(s["Action"]) <= COGNITO_ACTIONS]
+    cognito = [s for s in statements() if set(actions_of(s)) <= COGNITO_ACTIONS]
 
     assert len(cognito) == 1
     condition, all_pools, given_pools = cognito[0]["Resource"]["Fn::If"]
@@ -51,10 +57,20 @@ def test_cognito_actions_are_scoped_to_user_pool_arns() -> None:
 
 
 def test_dynamodb_actions_are_scoped_to_the_idempotency_table() -> None:
-    dynamodb = [s for s in statements() if set(s["Action"]) <= IDEMPOTENCY_ACTIONS]
+    dynamodb = [s for s in statements() if set(actions_of(s)) <= IDEMPOTENCY_ACTIONS]
 
     assert len(dynamodb) == 1
     assert dynamodb[0]["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
+def test_the_stack_status_read_is_read_only_and_scoped_to_this_accounts_stacks() -> None:
+    stack = [s for s in statements() if set(actions_of(s)) & STACK_ACTIONS]
+
+    assert len(stack) == 1
+    assert actions_of(stack[0]) == ["cloudformation:DescribeStacks"]
+    assert stack[0]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*/*"
+    }
 
 
 def test_no_managed_policy_widens_the_function() -> None:

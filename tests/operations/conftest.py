@@ -1,0 +1,52 @@
+"""Stack operations played through the real handler, in this process.
+
+Cognito, DynamoDB and CloudFormation are moto's server on 127.0.0.1, reached over HTTP as the
+deployed function reaches AWS, so a held call really times out. The function's Cognito
+client gives up after half a second rather than five, to keep lost answers cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.support import in_process
+from tests.support.emulator import IDEMPOTENCY_TABLE, REGION, CognitoEmulator, running_emulator
+from tests.support.in_process import Provider
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[CognitoEmulator]:
+    with running_emulator() as emulator:
+        emulator.create_idempotency_table()
+        yield emulator
+
+
+@pytest.fixture
+def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Provider:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in {
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("cognito-idp", config=in_process.QUICK)
+    return in_process.wire(monkeypatch, client, IDEMPOTENCY_TABLE)
+
+
+@pytest.fixture
+def cognito_idp(provider: Provider) -> Any:
+    """A client of the same Cognito, for the test's own reads and for other parties' servers."""
+    return boto3.client("cognito-idp")
+
+
+@pytest.fixture
+def pool(emulator: CognitoEmulator) -> str:
+    return emulator.create_user_pool("operations")

@@ -1,0 +1,183 @@
+"""Random stack lives, played through the handler: what a stack author would sign after each operation.
+
+The machine edits a template and deploys it, lets a sibling resource fail, makes Cognito
+misbehave, and deletes the stack, with someone else's server in the pool all along. After
+every step it checks four sentences:
+
+- the stack is in a *_COMPLETE state, never *_FAILED;
+- Cognito holds exactly the servers the stack's template declares, each as declared;
+- the foreign server is untouched;
+- each request got exactly one answer (the harness asserts it on every send).
+
+`make model` runs many more examples than CI does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.support import events
+from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack, Template
+from tests.support.emulator import FAULTS, CognitoEmulator
+from tests.support.in_process import Provider
+
+LOGICAL_IDS = ("Api", "Admin")
+IDENTIFIERS = ("https://a.example.com", "https://b.example.com", "https://foreign.example.com")
+NAMES = ("Alpha", "Beta")
+SCOPE_SETS: tuple[tuple[tuple[str, str], ...], ...] = ((), (("read", "Read"),), (("read", "Read"), ("write", "Write")))
+# Someone else's server, in the first pool. Its state is one a template can declare, too.
+FOREIGN = {"identifier": "https://foreign.example.com", "name": "Alpha", "scopes": SCOPE_SETS[1]}
+COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "DELETE_COMPLETE"}
+GONE = {"ROLLBACK_COMPLETE", "DELETE_COMPLETE"}  # a stack that can only be made again
+
+Held = dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]]  # (pool, identifier) -> (name, scopes)
+
+servers = st.fixed_dictionaries(
+    {
+        "pool": st.sampled_from((0, 1)),
+        "identifier": st.sampled_from(IDENTIFIERS),
+        "name": st.sampled_from(NAMES),
+        "scopes": st.sampled_from(SCOPE_SETS),
+    }
+)
+declarations = st.dictionaries(st.sampled_from(LOGICAL_IDS), servers, max_size=2)
+# Cognito faults that its retries absorb: at most two failed attempts of a call, or throttling.
+transient_faults = st.sampled_from(
+    [
+        ("TooManyRequestsException", 400),
+        ("InternalErrorException", 500),
+        ("lost answer", 0),  # the call acts, but its answer comes after the client gave up
+        ("slow", 0),  # the client gives up before the call acts
+    ]
+)
+SETTINGS = settings(
+    max_examples=int(os.environ.get("STACK_MODEL_EXAMPLES", "12")),
+    stateful_step_count=int(os.environ.get("STACK_MODEL_STEPS", "6")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def state(server: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return server["name"], tuple(sorted(server["scopes"]))
+
+
+class StackLives(RuleBasedStateMachine):
+    def __init__(self, provider: Provider, emulator: CognitoEmulator) -> None:
+        super().__init__()
+        FAULTS.reset()
+        self.provider = provider
+        self.cognito = emulator.client()
+        self.pools = (emulator.create_user_pool("model-a"), emulator.create_user_pool("model-b"))
+        scopes = [{"ScopeName": n, "ScopeDescription": d} for n, d in FOREIGN["scopes"]]
+        self.cognito.create_resource_server(
+            UserPoolId=self.pools[0], Identifier=FOREIGN["identifier"], Name=FOREIGN["name"], Scopes=scopes
+        )
+        self.foreign = self.held()
+        self.stack: Stack | None = None
+        self.replacement_rollback = ReplacementRollback.UPDATE_BACK
+
+    @initialize(sequence=st.sampled_from(list(ReplacementRollback)))
+    def choose_how_cloudformation_rolls_back_a_replacement(self, sequence: ReplacementRollback) -> None:
+        self.replacement_rollback = sequence
+
+    @rule(declared=declarations, sibling_at=st.none() | st.integers(0, 2))
+    def deploy(self, declared: dict[str, dict[str, Any]], sibling_at: int | None) -> None:
+        """Edit the template and deploy it; `sibling_at` places a sibling resource that fails."""
+        template: Template = {
+            logical_id: Custom(
+                events.properties(
+                    self.pools[server["pool"]], server["identifier"], server["name"], scopes=list(server["scopes"])
+                )
+            )
+            for logical_id, server in declared.items()
+        }
+        if sibling_at is not None:
+            items = list(template.items())
+            items.insert(min(sibling_at, len(items)), ("Client", Sibling(fails=True)))
+            template = dict(items)
+        if self.stack is None or self.stack.status in GONE:
+            self.stack = Stack(self.provider.send, self.replacement_rollback)
+            self.stack.create(template)
+        else:
+            self.stack.update(template)
+
+    @precondition(lambda self: self.stack is not None and self.stack.status not in GONE)
+    @rule()
+    def delete_stack(self) -> None:
+        assert self.stack is not None
+        self.stack.delete()
+
+    @rule(
+        operation=st.sampled_from(
+            ["CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer", "DescribeResourceServer"]
+        ),
+        fault=transient_faults,
+        times=st.integers(1, 2),
+    )
+    def cognito_misbehaves(self, operation: str, fault: tuple[str, int], times: int) -> None:
+        code, status = fault
+        if code == "lost answer":
+            FAULTS.hold(operation, 0.7, times=times, act_first=True)
+        elif code == "slow":
+            FAULTS.hold(operation, 0.7, times=times)
+        else:
+            FAULTS.fail(operation, code, times=times, status=status)
+
+    @rule(operation=st.sampled_from(["CreateResourceServer", "UpdateResourceServer"]))
+    def cognito_fails_every_attempt_of_the_next_write(self, operation: str) -> None:
+        FAULTS.fail(operation, "InternalErrorException", times=3, status=500)
+
+    @rule(operation=st.sampled_from(["PutItem", "UpdateItem"]))
+    def answer_store_is_slow(self, operation: str) -> None:
+        FAULTS.hold(operation, 1.2)  # past the store's 1 s read timeout
+
+    @invariant()
+    def stack_is_complete(self) -> None:
+        assert self.stack is None or self.stack.status in COMPLETE, self.stack.status
+
+    @invariant()
+    def cognito_holds_what_the_template_declares(self) -> None:
+        declared = {} if self.stack is None else self.stack.declared()
+        expected = {
+            (props["UserPoolId"], props["Identifier"]): state(
+                {"name": props["Name"], "scopes": [(s["ScopeName"], s["ScopeDescription"]) for s in props["Scopes"]]}
+            )
+            for props in declared.values()
+        }
+        ours = {key: value for key, value in self.held().items() if key not in self.foreign}
+        assert ours == expected
+
+    @invariant()
+    def foreign_server_is_untouched(self) -> None:
+        held = self.held()
+        assert all(held.get(key) == value for key, value in self.foreign.items()), held
+
+    def held(self) -> Held:
+        found: Held = {}
+        for pool in self.pools:
+            for server in self.cognito.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]:
+                scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in server.get("Scopes", [])]
+                found[(pool, server["Identifier"])] = state({"name": server["Name"], "scopes": scopes})
+        return found
+
+    def teardown(self) -> None:
+        FAULTS.reset()
+
+
+def test_every_stack_life_ends_complete_with_cognito_as_declared_and_the_foreign_server_untouched(
+    provider: Provider, emulator: CognitoEmulator
+) -> None:
+    run_state_machine_as_test(lambda: StackLives(provider, emulator), settings=SETTINGS)

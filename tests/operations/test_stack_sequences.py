@@ -1,0 +1,179 @@
+"""Whole stack operations that once ended badly, each played as CloudFormation plays it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import events
+from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack
+from tests.support.emulator import FAULTS
+from tests.support.in_process import Provider
+
+API = "https://api.example.com"
+V2 = "https://v2.api.example.com"
+FOREIGN = "https://someone-else.example.com"
+
+
+def held(cognito_idp: Any, pool: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """What Cognito holds in a pool: Name and sorted scopes, by Identifier."""
+    listed = cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]
+    return {
+        s["Identifier"]: (s["Name"], sorted((x["ScopeName"], x["ScopeDescription"]) for x in s.get("Scopes", [])))
+        for s in listed
+    }
+
+
+def foreign_server(cognito_idp: Any, pool: str, identifier: str = FOREIGN, **state: Any) -> None:
+    """A server someone else made, outside any stack."""
+    props = events.properties(pool, identifier=identifier, **state)
+    cognito_idp.create_resource_server(
+        UserPoolId=pool, Identifier=identifier, Name=props["Name"], Scopes=props.get("Scopes", [])
+    )
+
+
+@pytest.mark.parametrize("rollback", list(ReplacementRollback), ids=lambda r: r.name)
+def test_rollback_of_a_replacement_gives_back_the_old_server_untouched_and_removes_the_new(
+    provider: Provider, cognito_idp: Any, pool: str, rollback: ReplacementRollback
+) -> None:
+    stack = Stack(provider.send, rollback)
+    old = events.properties(pool)
+    assert stack.create({"Api": Custom(old)}) == "CREATE_COMPLETE"
+    before = held(cognito_idp, pool)
+    provider.calls.clear()
+
+    new = events.properties(pool, identifier=V2, name="Second version")
+    status = stack.update({"Api": Custom(new), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack.physical_ids == {"Api": f"{pool}|{API}"}
+    assert held(cognito_idp, pool) == before
+    assert [r.answer["Status"] for r in stack.requests] == ["SUCCESS"] * len(stack.requests)
+    assert "UpdateResourceServer" not in provider.calls, "the old server already holds the old state"
+
+
+def test_rollback_of_a_replacement_after_the_old_server_changed_outside_restores_its_old_state(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    old = events.properties(pool)
+    stack.create({"Api": Custom(old)})
+    before = held(cognito_idp, pool)
+    cognito_idp.update_resource_server(UserPoolId=pool, Identifier=API, Name="Changed by hand", Scopes=[])
+
+    status = stack.update({"Api": Custom(events.properties(pool, identifier=V2)), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+
+
+def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_leaves_it(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    foreign_server(cognito_idp, pool, name="Someone else")
+    stack = Stack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool))})
+    before = held(cognito_idp, pool)
+
+    status = stack.update({"Api": Custom(events.properties(pool, identifier=FOREIGN))})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    refused = next(r for r in stack.requests if r.phase == "UPDATE_IN_PROGRESS")
+    assert refused.answer["Status"] == "FAILED"
+    assert refused.answer["Reason"].startswith("Identifier already exists")
+    assert refused.answer["PhysicalResourceId"] == f"{pool}|{API}"
+    assert held(cognito_idp, pool) == before
+
+
+def test_rollback_that_cannot_read_the_stack_takes_nothing_says_what_to_check_and_completes_when_continued(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    stack.create({"Api": Custom(events.properties(pool))})
+    before = held(cognito_idp, pool)
+    FAULTS.fail("DescribeStacks", "AccessDenied", status=403, message="not authorized to DescribeStacks")
+
+    status = stack.update({"Api": Custom(events.properties(pool, identifier=V2)), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_FAILED"
+    reason = stack.requests[-1].answer["Reason"]
+    assert "If this is a rollback" in reason
+    assert "cloudformation:DescribeStacks failed: AccessDenied" in reason
+    assert len(reason) <= 240
+    assert stack.continue_update_rollback() == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+
+
+def test_create_over_someone_elses_server_while_cognito_fails_never_names_or_deletes_it(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    foreign_server(cognito_idp, pool, identifier=API, name="Someone else")
+    before = held(cognito_idp, pool)
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
+    stack = Stack(provider.send)
+
+    status = stack.create({"Api": Custom(events.properties(pool))})
+
+    assert status == "ROLLBACK_COMPLETE"
+    failed = stack.requests[0].answer
+    assert failed["Status"] == "FAILED"
+    assert failed["PhysicalResourceId"] != f"{pool}|{API}", "the rollback Delete must not find it"
+    assert held(cognito_idp, pool) == before
+
+
+def test_create_meeting_someone_elses_identical_server_after_a_500_does_not_claim_it(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    foreign_server(cognito_idp, pool, identifier=API)  # exactly the state the stack declares
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=1, status=500)
+    stack = Stack(provider.send)
+
+    status = stack.create({"Api": Custom(events.properties(pool))})
+
+    assert status == "ROLLBACK_COMPLETE"
+    assert stack.requests[0].answer["Status"] == "FAILED"
+    assert API in held(cognito_idp, pool)
+
+
+def test_replacement_in_doubt_never_deletes_someone_elses_identical_server(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    stack = Stack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool))})
+    foreign_server(cognito_idp, pool, identifier=V2)  # exactly the state the update will declare
+    before = held(cognito_idp, pool)
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
+
+    status = stack.update({"Api": Custom(events.properties(pool, identifier=V2))})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+
+
+def test_create_in_doubt_of_a_server_that_was_absent_still_names_it_for_the_rollback(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    # The first attempt lands but its answer is lost; the rest fail. Only this request can have made it.
+    FAULTS.hold("CreateResourceServer", 1.0, act_first=True)
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=1, status=500)
+    stack = Stack(provider.send)
+
+    status = stack.create({"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True)})
+
+    assert status == "ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == {}
+
+
+def test_a_lost_write_of_the_in_progress_record_is_not_mistaken_for_another_delivery(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    # The record that marks this request in progress is written, but the answer comes after the
+    # store's client gave up; its retry then finds the record. Found by the stateful model.
+    FAULTS.hold("PutItem", 1.2, act_first=True)
+    stack = Stack(provider.send)
+
+    status = stack.create({"Api": Custom(events.properties(pool))})
+
+    assert status == "CREATE_COMPLETE"
+    assert API in held(cognito_idp, pool)
