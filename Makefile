@@ -11,28 +11,39 @@ export PYTHONPATH := function:.
 
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
+# The SDKs the built function is tested on, each as the Lambda runtime holds it in /var/runtime.
+SDKS := $(VENV)/sdk/oldest/.installed $(VENV)/sdk/newest/.installed
+BUILD := .aws-sam/build/Function
+# Every install is hash-checked against a lock file that `make lock` writes.
+PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 # sam build without a container needs python3.13 on PATH; SAM's telemetry needs a network.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package bench clean
+.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package build bench lock clean
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
-	@echo "make test      lint, type-check, cfn-lint and the whole test suite"
+	@echo "make test      lint, type-check, cfn-lint, sam validate and build, and the whole test suite"
 	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
 	@echo "make emulator  the Cognito emulator on port 5000, for sam local invoke or AWS_ENDPOINT_URL"
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
 	@echo "make model     many more random stack lives than make test plays (EXAMPLES=300 STEPS=10 by default)"
+	@echo "make lock      pin every dependency, with hashes, from the *.in files (needs PyPI)"
 
-$(STAMP): tests/requirements.txt function/requirements.txt
+$(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	$(BIN)/$(PIP_INSTALL) -r tests/requirements.txt
 	touch $@
 
-test: lint typecheck cfn-lint pytest
+# The runtime interface client and an SDK, as /var/runtime holds them: tests/artifact runs the build on each.
+$(VENV)/sdk/%/.installed: tests/locks/sdk-%.txt $(STAMP)
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	$(BIN)/$(PIP_INSTALL) --target $(dir $@) -r $<
+	touch $@
+
+test: lint typecheck cfn-lint package pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check function tests
@@ -44,8 +55,9 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest
+# LAMBDA_PYTHON runs the built function, as the python3.13 runtime does: no site-packages of ours.
+pytest: $(STAMP) $(SDKS)
+	LAMBDA_PYTHON=$(PYTHON) $(BIN)/python -m pytest
 
 # The stateful model of stack operations, run long: make test plays 12 lives of 6 steps.
 model: $(STAMP)
@@ -62,14 +74,26 @@ emulator: $(STAMP)
 	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),5000)
 
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
-$(SAM): $(STAMP)
+$(SAM): tests/locks/sam.txt $(STAMP)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0
+	$(SAM_VENV)/bin/$(PIP_INSTALL) -r tests/locks/sam.txt
+	touch $@
 
+# sam validate --lint, then sam build (function/Makefile), offline.
 package: $(SAM)
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build
-	@$(BIN)/python -m tests.support.artifact .aws-sam/build/Function
+	@$(BIN)/python -m tests.support.artifact $(BUILD)
+
+# Pins every dependency, and all they need, with hashes. The function's set is resolved for
+# Lambda's platform (python3.13, arm64); the others for any platform.
+LOCKS := function/requirements tests/requirements tests/locks/sam tests/locks/sdk-oldest tests/locks/sdk-newest
+lock: $(STAMP)
+	@for lock in $(LOCKS); do \
+		platform=$$([ $$lock = function/requirements ] && echo "--python-platform aarch64-manylinux2014" || echo --universal); \
+		$(BIN)/uv pip compile $$lock.in -o $$lock.txt --generate-hashes --python-version 3.13 $$platform \
+			--no-header --quiet && echo "$$lock.txt"; \
+	done
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

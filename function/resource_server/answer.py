@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger
 from crhelper import resource_helper
 from crhelper.resource_helper import FAILED, SUCCESS, CfnResource
 
-from .event import can_answer, envelope_problem, physical_id_of
+from .event import ENVELOPE_LIMITS, can_answer, clipped, envelope_problem, physical_id_of
 from .failure import REASON_ROOM, DuplicateInFlight, RequestFailed
 
 logger = logging.getLogger(__name__)
@@ -172,8 +172,10 @@ class Responder(CfnResource):
     def _refuse(self, event: Mapping[str, Any], context: Any, reason: str) -> None:
         self._context = context
         self._event = dict(event)
+        # Echoed as far as they fit their bounds: one of them may be what was malformed.
         self.StackId, self.RequestId, self.LogicalResourceId = (
-            str(event.get(key, ""))[:256] for key in ("StackId", "RequestId", "LogicalResourceId")
+            clipped(str(event.get(key, "")), ENVELOPE_LIMITS[key])
+            for key in ("StackId", "RequestId", "LogicalResourceId")
         )
         answer = Answer(self._fallback_physical_id(), {}, reason)
         with self._answer_lock:

@@ -7,14 +7,16 @@ every event in events/ against Powertools' pydantic models instead.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
 
 RequestType = Literal["Create", "Update", "Delete"]
 REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
-# The fields crhelper reads before our code runs, with bounds in UTF-8 bytes. CloudFormation's
-# own values are far shorter; the bounds keep an answer that echoes them within 4096 bytes.
+# The fields crhelper reads before our code runs, with bounds in bytes as the answer carries them
+# (ASCII JSON, where a non-ASCII character takes 6 or 12). CloudFormation's own values are ASCII
+# and far shorter; the bounds keep an answer that echoes them within 4096 bytes.
 ENVELOPE_LIMITS = {"RequestType": 16, "StackId": 512, "RequestId": 256, "LogicalResourceId": 256}
 MAX_PHYSICAL_ID = 1024  # CloudFormation's own limit
 MAX_RESPONSE_URL = 8192
@@ -99,5 +101,19 @@ def is_utf8(value: str) -> bool:
     return True
 
 
+def clipped(value: str, limit: int) -> str:
+    """The longest start of `value` that an answer carries in at most `limit` bytes."""
+    size = 0
+    for end, character in enumerate(value):
+        size += _answer_bytes(character)
+        if size > limit:
+            return value[:end]
+    return value
+
+
 def _is_text(value: object, limit: int) -> bool:
-    return isinstance(value, str) and is_utf8(value) and 0 < len(value.encode("utf-8")) <= limit
+    return isinstance(value, str) and is_utf8(value) and 0 < _answer_bytes(value) <= limit
+
+
+def _answer_bytes(value: str) -> int:
+    return len(json.dumps(value)) - 2  # as the answer's ASCII JSON carries it, without the quotes

@@ -29,6 +29,9 @@ from tests.support.receiver import Receiver
 
 BUILD = ROOT / ".aws-sam" / "build" / "Function"
 POWERTOOLS_PARTS = ("aws_lambda_powertools", "jmespath", "typing_extensions")
+# The SDK as `make test` installs it for the built-artifact tests: what bundling it would add.
+SDK = ROOT / ".venv" / "sdk" / "newest"
+SDK_PARTS = ("boto3", "botocore", "s3transfer", "dateutil", "python_dateutil", "six", "urllib3")
 
 # The children. Each measures itself, prints JSON, and imports nothing it doesn't measure.
 INIT = {
@@ -192,6 +195,7 @@ def measure(runs: Runs) -> list[Figure]:
         warm_bare, _ = warm(emulator, receiver, bare_env, runs.warm_pairs, "without the idempotency table")
         figures += [warm_deployed, warm_bare, delete_time, parallel(emulator, function, runs.servers)]
     figures.append(artifact_size())
+    figures.append(bundled_sdk_size())
     return figures
 
 
@@ -300,6 +304,28 @@ def artifact_size() -> Figure:
         [zipped / 1e6],
         [without / 1e6],
         note="floor: the same build without Powertools, as with AWS's layer",
+    )
+
+
+def bundled_sdk_size() -> Figure:
+    """What the artifact would weigh with boto3 and botocore bundled, rather than taken from the runtime."""
+    name = "6b. deployment artifact with the SDK bundled (zip)"
+    if not BUILD.is_dir() or not SDK.is_dir():
+        return Figure(name, "MB", [], [], note="not built: run `make package` and `make test` first")
+    _, _, shipped = artifact.sizes(BUILD)
+    with tempfile.TemporaryDirectory() as bundled:
+        shutil.copytree(BUILD, bundled, dirs_exist_ok=True)
+        for part in SDK.iterdir():
+            if part.name.startswith(SDK_PARTS):
+                copy = shutil.copytree if part.is_dir() else shutil.copy2
+                copy(part, Path(bundled) / part.name)
+        _, unpacked, zipped = artifact.sizes(Path(bundled))
+    return Figure(
+        name,
+        "MB",
+        [zipped / 1e6],
+        [shipped / 1e6],
+        note=f"floor: the artifact as shipped, on the runtime's SDK; bundled: {unpacked / 1e6:.1f} MB unpacked",
     )
 
 

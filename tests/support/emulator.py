@@ -24,6 +24,7 @@ import functools
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ class Faults:
             self._failures: dict[str, list[CognitoError]] = {}
             self._holds: dict[str, list[tuple[float, bool]]] = {}
             self.accepted: list[Accepted] = []
+            self.attempts: Counter[str] = Counter()  # calls that reached Cognito, faults included
             self.throttled = 0
 
     def throttle(self, writes_per_second: float = 5.0) -> None:
@@ -113,6 +115,7 @@ class Faults:
 
     def before(self, operation: str, user_pool_id: str) -> None:
         with self._lock:
+            self.attempts[operation] += 1
             failures = self._failures.get(operation)
             if failures:
                 raise failures.pop(0)

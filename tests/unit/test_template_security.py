@@ -1,10 +1,17 @@
-"""The provider's IAM policy allows only what it calls, on user pools and its own table."""
+"""The provider's permissions as CloudFormation will create them: what the SAM transform makes of
+template.yaml, read the way `sam validate` reads it (aws-sam-translator). Only what the function
+calls, each on its own resources; no managed policy; no resource "*"."""
 
 from __future__ import annotations
 
+import copy
+import json
+from functools import cache
 from typing import Any
 
+import pytest
 from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
 
 from tests.support.lambda_runtime import ROOT
 
@@ -16,65 +23,101 @@ COGNITO_ACTIONS = {
 }
 IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 STACK_ACTIONS = {"cloudformation:DescribeStacks"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 USER_POOLS = {"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
 
 
-def template() -> dict[str, Any]:
+class _NoManagedPolicies:
+    """The transform asks IAM for managed policy ARNs only when a template names one; this one doesn't."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def transformed() -> dict[str, Any]:
     parsed, problems = decode(str(ROOT / "template.yaml"))
     assert parsed is not None, problems
-    return parsed
+    template = copy.deepcopy(json.loads(json.dumps(parsed)))
+    # What `sam package` writes in place of the local folder.
+    template["Resources"]["Function"]["Properties"]["CodeUri"] = "s3://bucket/function.zip"
+    result: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
+    return result
+
+
+@pytest.fixture(autouse=True)
+def region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the transform fills in pseudo parameters
+
+
+def roles() -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in transformed()["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
 
 
 def statements() -> list[dict[str, Any]]:
-    function = template()["Resources"]["Function"]["Properties"]
-    found = [s for policy in function["Policies"] for s in policy["Statement"]]
+    found = [
+        statement
+        for role in roles().values()
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
     assert found
     return found
 
 
-def actions_of(statement: dict[str, Any]) -> list[str]:
+def actions_of(statement: dict[str, Any]) -> set[str]:
     action = statement["Action"]
-    return [action] if isinstance(action, str) else list(action)
+    return {action} if isinstance(action, str) else set(action)
 
 
-def test_only_the_actions_the_provider_calls_are_allowed() -> None:
-    actions = [action for statement in statements() for action in actions_of(statement)]
+def only(actions: set[str]) -> dict[str, Any]:
+    matching = [s for s in statements() if actions_of(s) & actions]
+    assert len(matching) == 1
+    assert actions_of(matching[0]) == actions
+    return matching[0]
 
-    assert set(actions) == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS | STACK_ACTIONS
-    assert not [a for a in actions if "*" in a]
-    assert all(statement["Effect"] == "Allow" for statement in statements())
+
+def test_the_function_runs_as_its_own_role_with_no_managed_policy() -> None:
+    function = transformed()["Resources"]["Function"]["Properties"]
+
+    assert list(roles()) == ["FunctionRole"], "SAM made no role of its own, so no AWSLambdaBasicExecutionRole"
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert "ManagedPolicyArns" not in roles()["FunctionRole"]["Properties"]
+    assert roles()["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+
+
+def test_only_the_actions_the_provider_calls_are_allowed_and_never_on_every_resource() -> None:
+    allowed = set().union(*(actions_of(s) for s in statements()))
+
+    assert allowed == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS | STACK_ACTIONS | LOG_ACTIONS
+    assert not [a for a in allowed if "*" in a]
+    assert all(s["Effect"] == "Allow" for s in statements())
+    assert not [s for s in statements() if s["Resource"] == "*" or "*" in (s["Resource"] or [])]
 
 
 def test_cognito_actions_are_scoped_to_user_pool_arns() -> None:
-    cognito = [s for s in statements() if set(actions_of(s)) <= COGNITO_ACTIONS]
+    condition, all_pools, given_pools = only(COGNITO_ACTIONS)["Resource"]["Fn::If"]
 
-    assert len(cognito) == 1
-    condition, all_pools, given_pools = cognito[0]["Resource"]["Fn::If"]
     assert condition == "AnyUserPool"
     assert all_pools == USER_POOLS
     assert given_pools == {"Ref": "UserPoolArns"}
-    assert template()["Parameters"]["UserPoolArns"]["Type"] == "CommaDelimitedList"
+    assert transformed()["Parameters"]["UserPoolArns"]["Type"] == "CommaDelimitedList"
 
 
 def test_dynamodb_actions_are_scoped_to_the_idempotency_table() -> None:
-    dynamodb = [s for s in statements() if set(actions_of(s)) <= IDEMPOTENCY_ACTIONS]
-
-    assert len(dynamodb) == 1
-    assert dynamodb[0]["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert only(IDEMPOTENCY_ACTIONS)["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
 
 
 def test_the_stack_status_read_is_read_only_and_scoped_to_this_accounts_stacks() -> None:
-    stack = [s for s in statements() if set(actions_of(s)) & STACK_ACTIONS]
-
-    assert len(stack) == 1
-    assert actions_of(stack[0]) == ["cloudformation:DescribeStacks"]
-    assert stack[0]["Resource"] == {
+    assert only(STACK_ACTIONS)["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*/*"
     }
 
 
-def test_no_managed_policy_widens_the_function() -> None:
-    function = template()["Resources"]["Function"]["Properties"]
+def test_logs_go_to_the_functions_own_log_group_and_nowhere_else() -> None:
+    function = transformed()["Resources"]["Function"]["Properties"]
 
-    assert all(isinstance(policy, dict) for policy in function["Policies"]), "no managed policy names"
-    assert "Role" not in function
+    assert only(LOG_ACTIONS)["Resource"] == {"Fn::GetAtt": ["LogGroup", "Arn"]}
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
