@@ -98,6 +98,6 @@ lock: $(STAMP)
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# About two minutes; prints the table the README's Performance section shows.
+# About a minute after the build; prints the table the README's Performance section shows.
 bench: package
 	@$(BIN)/python -m tests.support.bench
