@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from resource_server import event, outputs, plan
+from resource_server.adoption import Adoptions
 from resource_server.answer import Answer, Responder
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
@@ -27,17 +28,17 @@ logger = Logger()  # POWERTOOLS_SERVICE_NAME and LOG_LEVEL come from the environ
 # The modules' standard loggers and crhelper's write the same JSON lines, with the same keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"resource_server", "crhelper"})
 budget = Budget()
-cognito = Cognito.from_environment(budget)
-stack = Stack(budget)
-helper = Responder(logger, names_server=lambda: cognito.server_named)
 replay = Replay.from_environment(budget)  # IDEMPOTENCY_TABLE
+# Adoption records share the answers' table.
+services = plan.Services(Cognito.from_environment(budget), Stack(budget), Adoptions(replay.table_name, budget))
+helper = Responder(logger, names_server=lambda: services.cognito.server_named)
 gc.freeze()
 gc.enable()
 
 
 def work_out(raw_event: dict[str, Any]) -> Answer:
     try:
-        outcome = plan.carry_out(plan.decide(event.read(raw_event)), cognito, stack)
+        outcome = plan.carry_out(plan.decide(event.read(raw_event)), services)
         answer = Answer(outcome.physical_id, outputs.data(outcome.server) if outcome.server else {})
     except RequestFailed as failure:
         answer = Answer.failed(failure)
@@ -60,6 +61,6 @@ def on_request(raw_event: dict[str, Any], context: Any) -> str:
 def handler(raw_event: dict[str, Any], context: Any) -> None:
     logger.append_keys(**event.correlation_keys(raw_event))
     budget.start(context.get_remaining_time_in_millis())
-    cognito.start_request()
+    services.cognito.start_request()
     logger.debug("Request received", extra={"event": event.redacted(raw_event)})
     helper(raw_event, context)

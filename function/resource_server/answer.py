@@ -137,18 +137,21 @@ class Responder(CfnResource):
             self.Status, self.Reason = FAILED, f"Internal error in the provider: {type(error).__name__}: {error}"
 
     def generate_physical_id(self, event: Any) -> str:
-        # The physical id of a Create that failed: it names no server, so the rollback Delete leaves all
-        # alone. Unlike crhelper's, it is the same on every delivery of the request.
+        # crhelper's id for a Create answered without one, as when it failed. It names the server
+        # this request made, adopted, or may have made, so that the rollback Delete finds it;
+        # else a marker that names no server, so the rollback Delete leaves all alone. Unlike
+        # crhelper's, it is the same on every delivery of the request.
+        if named := self._names_server():
+            return str(named)
         logical_id, request_id = (_PLAIN.sub("", str(event.get(key) or ""))[:128] for key in ENVELOPE_IDS)
         return f"{FAILED_CREATE_MARKER}_{logical_id or 'Resource'}_{request_id or 'unknown'}"
 
     def _fallback_physical_id(self) -> str:
         """The id of an answer that has none: Update and Delete keep their resource; a Create
-        names its server when it made one or a CreateResourceServer for it may have landed."""
+        gets crhelper's, as generate_physical_id() makes it."""
         if self._event.get("RequestType") != "Create" and (physical_id := physical_id_of(self._event)):
             return physical_id
-        named = self._names_server()
-        return str(named) if named else self.generate_physical_id(self._event)
+        return self.generate_physical_id(self._event)
 
     def _timeout(self) -> None:
         # Flaw: crhelper's timer answers "Execution timed out", saying nothing of what ran, with

@@ -49,13 +49,10 @@ def client_config() -> Config:
 class AlreadyExists(RequestFailed):
     """The Identifier was taken before this request tried to create it. Nothing names it."""
 
-    def __init__(self, server: ResourceServer) -> None:
-        super().__init__(
-            f"Identifier already exists in user pool {server.user_pool_id}; "
-            "this resource does not adopt existing resource servers. "
-            "Delete it or choose another Identifier"
-        )
+    def __init__(self, server: ResourceServer, held: ResourceServer | None) -> None:
+        super().__init__(f"Identifier already exists in user pool {server.user_pool_id}")
         self.server = server
+        self.held = held  # what Cognito held when this request looked, if it got to look
 
 
 class Cognito:
@@ -85,8 +82,8 @@ class Cognito:
         It looks first: a create whose outcome is unknown may claim or name a server only
         when that server was absent before this request's first attempt.
         """
-        if self.describe(server.id) is not None:
-            raise AlreadyExists(server)
+        if (held := self.describe(server.id)) is not None:
+            raise AlreadyExists(server, held)
         self._retries.in_doubt = False
         self.server_named = server.id
         try:
@@ -99,7 +96,7 @@ class Cognito:
                 return
             # Made by someone else since this request looked: it is theirs.
             self.server_named = None
-            raise AlreadyExists(server) from error
+            raise AlreadyExists(server, None) from error
         except (BotoCoreError, OutOfTime) as error:
             raise self._create_failure(server, error) from error
         _log_call("CreateResourceServer", server.id, response)
@@ -143,6 +140,26 @@ class Cognito:
                 self.server_named = None
                 return True
             time.sleep(pause)
+
+    def adopt(self, server: ResourceServer, held: ResourceServer) -> None:
+        """Take over a server that holds `held`: from here on every answer names it, so that a
+        rollback finds it and gives it back; then apply the declared state, in full."""
+        self.server_named = server.id
+        if held.holds_same_state(server):
+            logger.info("The adopted server already holds the declared state; no write")
+        else:
+            self.update(server)
+
+    def give_back(self, prior: ResourceServer) -> None:
+        """Put a server back as it was before it was adopted; make it again if it was deleted."""
+        held = self.describe(prior.id)
+        if held is None:
+            logger.warning("The adopted server was deleted; making it again as it was", extra={"server": str(prior.id)})
+            self.create(prior)
+        elif held.holds_same_state(prior):
+            logger.info("The adopted server already holds its prior state; no write")
+        else:
+            self.update(prior)
 
     def update(self, server: ResourceServer) -> None:
         # UpdateResourceServer resets whatever is left out, so send the whole state.

@@ -16,7 +16,9 @@ from .failure import REASON_ROOM, RequestFailed
 # CloudFormation adds these to every request; they are not ours to judge.
 CLOUDFORMATION_KEYS = ("ServiceToken", "ServiceTimeout")
 REQUIRED_KEYS = ("UserPoolId", "Identifier", "Name")
-OPTIONAL_KEYS = ("Scopes",)
+OPTIONAL_KEYS = ("Scopes", "AdoptExisting")
+# CloudFormation delivers a boolean as a string; a direct invoke may send a real one.
+BOOLEANS = {"true": True, "false": False}
 SCOPE_KEYS = ("ScopeName", "ScopeDescription")
 MAX_SCOPES = 100
 
@@ -140,9 +142,26 @@ def parse(properties: object) -> ResourceServer:
 
     scopes, scope_problems = _parse_scopes(properties.get("Scopes", []))
     problems += scope_problems
+    if _boolean(adopt := properties.get("AdoptExisting", "false")) is None:
+        problems.append(f'AdoptExisting must be "true" or "false", not {_shown(adopt)}')
     if problems:
         raise InvalidProperties(problems)
     return ResourceServer(properties["UserPoolId"], properties["Identifier"], properties["Name"], scopes)
+
+
+def adopts_existing(properties: object) -> bool:
+    """Whether the properties ask to take over an existing server: only a valid "true" does."""
+    return isinstance(properties, Mapping) and _boolean(properties.get("AdoptExisting", "false")) is True
+
+
+def _boolean(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return BOOLEANS.get(value) if isinstance(value, str) else None
+
+
+def _shown(value: object) -> str:
+    return repr(value)[:40] if isinstance(value, str) else _kind(value)
 
 
 def _parse_scopes(value: object) -> tuple[tuple[Scope, ...], list[str]]:

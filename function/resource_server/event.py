@@ -33,6 +33,8 @@ class Request:
     physical_resource_id: str  # "" on Create
     properties: object  # as sent: the contract judges its shape
     stack_id: str
+    logical_resource_id: str
+    request_id: str
 
 
 def can_answer(event: object) -> bool:
@@ -69,6 +71,8 @@ def read(event: Mapping[str, object]) -> Request:
         physical_resource_id=physical_id_of(event),
         properties=event.get("ResourceProperties"),
         stack_id=str(event["StackId"]),
+        logical_resource_id=str(event["LogicalResourceId"]),
+        request_id=str(event["RequestId"]),
     )
 
 

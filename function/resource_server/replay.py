@@ -35,7 +35,7 @@ READ_TIMEOUT_S = 1.0  # a DynamoDB item write takes milliseconds; STORE_RESERVE_
 
 class Replay:
     def __init__(self, table_name: str | None, budget: Budget | None = None) -> None:
-        self._table_name = table_name
+        self.table_name = table_name
         self._budget = budget or Budget()
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
@@ -48,7 +48,7 @@ class Replay:
 
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery."""
-        if self._table_name is None:
+        if self.table_name is None:
             return work_out()
         from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - only when enabled
             IdempotencyAlreadyInProgressError,
@@ -87,12 +87,12 @@ class Replay:
             idempotent_function,
         )
 
-        assert self._table_name is not None
+        assert self.table_name is not None
         # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
         config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
         client = boto3.client("dynamodb", config=config)
         self._retries.attach(client)
-        store = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=client)
+        store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S
         )

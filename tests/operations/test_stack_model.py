@@ -1,12 +1,14 @@
 """Random stack lives, played through the handler: what a stack author would sign after each operation.
 
 The machine edits a template and deploys it, lets a sibling resource fail, makes Cognito
-misbehave, and deletes the stack, with someone else's server in the pool all along. After
-every step it checks four sentences:
+misbehave, and deletes the stack, with someone else's server in the pool all along. A
+template may declare that server too, with or without AdoptExisting. After every step it
+checks four sentences:
 
 - the stack is in a *_COMPLETE state, never *_FAILED;
 - Cognito holds exactly the servers the stack's template declares, each as declared;
-- the foreign server is untouched;
+- the foreign server is untouched, until an operation that adopts it succeeds: then it is the
+  stack's, like any other;
 - each request got exactly one answer (the harness asserts it on every send).
 
 `make model` runs many more examples than CI does.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -50,6 +52,7 @@ servers = st.fixed_dictionaries(
         "identifier": st.sampled_from(IDENTIFIERS),
         "name": st.sampled_from(NAMES),
         "scopes": st.sampled_from(SCOPE_SETS),
+        "adopt": st.booleans(),
     }
 )
 declarations = st.dictionaries(st.sampled_from(LOGICAL_IDS), servers, max_size=2)
@@ -96,10 +99,17 @@ class StackLives(RuleBasedStateMachine):
     @rule(declared=declarations, sibling_at=st.none() | st.integers(0, 2))
     def deploy(self, declared: dict[str, dict[str, Any]], sibling_at: int | None) -> None:
         """Edit the template and deploy it; `sibling_at` places a sibling resource that fails."""
+        # Two resources adopting one server would both own it: a template error no request can see.
+        servers = [(server["pool"], server["identifier"]) for server in declared.values()]
+        assume(not any(s["adopt"] and servers.count(k) > 1 for s, k in zip(declared.values(), servers, strict=True)))
         template: Template = {
             logical_id: Custom(
                 events.properties(
-                    self.pools[server["pool"]], server["identifier"], server["name"], scopes=list(server["scopes"])
+                    self.pools[server["pool"]],
+                    server["identifier"],
+                    server["name"],
+                    scopes=list(server["scopes"]),
+                    AdoptExisting="true" if server["adopt"] else "false",
                 )
             )
             for logical_id, server in declared.items()
@@ -113,6 +123,14 @@ class StackLives(RuleBasedStateMachine):
             self.stack.create(template)
         else:
             self.stack.update(template)
+        self.adopted_when_declared()
+
+    def adopted_when_declared(self) -> None:
+        """Once a template that declares the foreign server stands, an adoption succeeded."""
+        assert self.stack is not None
+        declared = {(p["UserPoolId"], p["Identifier"]) for p in self.stack.declared().values()}
+        if declared & set(self.foreign):
+            self.foreign = {}
 
     @precondition(lambda self: self.stack is not None and self.stack.status not in GONE)
     @rule()

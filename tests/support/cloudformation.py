@@ -6,8 +6,9 @@ plays create-stack, update-stack and delete-stack through any `send(event) -> an
 - the requests each phase sends, with the physical id each earlier answer carried, FAILED
   answers included, and ResourceProperties and OldResourceProperties as CloudFormation
   fills them;
-- the stack's status in each phase, set on a real stack in moto's CloudFormation, so a
-  provider that calls DescribeStacks on the event's StackId reads what it would read;
+- the stack's status in each phase, set on a real stack in moto's CloudFormation with a
+  stack-level event for each, so a provider that calls DescribeStacks or DescribeStackEvents
+  on the event's StackId reads what it would read;
 - both sequences public sources give for rolling back a replaced custom resource.
 
 Sources: the CloudFormation user guide (crpg-ref-requesttypes-create, -update, -delete) and
@@ -24,22 +25,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto.cloudformation.models import cloudformation_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 
 from tests.support import events
-from tests.support.emulator import REGION
+from tests.support.emulator import PLACEHOLDER_TEMPLATE, REGION, set_stack_status
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
-# A stack moto accepts; the custom resources live only in this model.
-PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
 
 @dataclass(frozen=True)
 class Custom:
-    """A Custom::CognitoResourceServer, with properties as CloudFormation delivers them: strings."""
+    """A Custom::CognitoResourceServer, with properties as CloudFormation delivers them: strings.
+    `retain` is `DeletionPolicy: Retain`: removing it, or deleting the stack, sends no Delete."""
 
     properties: dict[str, Any]
+    retain: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,13 @@ class Stack:
         self._pending_rollback: list[_Change] = []
         self._rollback_cleanup: list[tuple[str, dict[str, Any], str]] = []
         self._rollback_to: Template = {}
+        # Resources whose rollback Delete failed: a later delete-stack deletes them.
+        self._leftovers: list[tuple[str, dict[str, Any], str]] = []
+
+    def with_send(self, send: Send) -> Stack:
+        """The same stack, whose requests now go to `send`."""
+        self._send = send
+        return self
 
     # The three operations a stack author starts, and the one they use when a rollback fails.
 
@@ -124,10 +130,10 @@ class Stack:
         # ROLLBACK_IN_PROGRESS deletes every resource a Create was sent for, with the id its answer carried.
         self._set("ROLLBACK_IN_PROGRESS")
         self.physical_ids = {}
-        rollback_failed = False
         for logical_id, properties, physical_id in reversed(created):
-            rollback_failed |= self._request("Delete", logical_id, properties, physical_id)["Status"] != "SUCCESS"
-        return self._set("ROLLBACK_FAILED" if rollback_failed else "ROLLBACK_COMPLETE")
+            if self._request("Delete", logical_id, properties, physical_id)["Status"] != "SUCCESS":
+                self._leftovers.append((logical_id, properties, physical_id))
+        return self._set("ROLLBACK_FAILED" if self._leftovers else "ROLLBACK_COMPLETE")
 
     def update(self, template: Template) -> str:
         assert self.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"), self.status
@@ -171,6 +177,8 @@ class Stack:
                 for logical_id, resource in self.template.items()
                 if isinstance(resource, Custom) and logical_id not in template
             ]
+            retained = {k for k, r in self.template.items() if isinstance(r, Custom) and r.retain}
+            removed = [r for r in removed if r[0] not in retained]
             for logical_id, properties, physical_id in [*replaced, *removed]:
                 self._request("Delete", logical_id, properties, physical_id)
             self.template = dict(template)
@@ -190,11 +198,18 @@ class Stack:
         failed = False
         for logical_id, resource in reversed(self.template.items()):
             if isinstance(resource, Custom) and logical_id in self.physical_ids:
+                if resource.retain:
+                    del self.physical_ids[logical_id]
+                    continue
                 answer = self._request("Delete", logical_id, resource.properties, self.physical_ids[logical_id])
                 if answer["Status"] == "SUCCESS":
                     del self.physical_ids[logical_id]
                 failed |= answer["Status"] != "SUCCESS"
-        if failed:
+        leftovers, self._leftovers = self._leftovers, []
+        for logical_id, properties, physical_id in leftovers:
+            if self._request("Delete", logical_id, properties, physical_id)["Status"] != "SUCCESS":
+                self._leftovers.append((logical_id, properties, physical_id))
+        if failed or self._leftovers:
             return self._set("DELETE_FAILED")
         self.template = {}
         return self._set("DELETE_COMPLETE")
@@ -263,5 +278,5 @@ class Stack:
 
     def _set(self, status: str) -> str:
         self.status = status
-        cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].stacks[self.stack_id].status = status
+        set_stack_status(self.stack_id, status)
         return status

@@ -32,6 +32,7 @@ from typing import Any
 
 import boto3
 from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.models import cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
@@ -46,6 +47,8 @@ from moto.server import ThreadedMotoServer
 REGION = "us-east-1"
 IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
 SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
+# A stack moto accepts; custom resources live in the tests' own model of CloudFormation.
+PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
 
 WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer")
@@ -273,6 +276,17 @@ class CognitoEmulator:
         pools[pool_id] = pool
         return pool_id
 
+    def create_stack(self, stack_id: str) -> None:
+        """A stack in the emulator's CloudFormation under the id events carry, for the function to read."""
+        backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
+        if stack_id in backend.stacks:
+            return
+        name = stack_id.split("/")[1]
+        created = self.client("cloudformation").create_stack(StackName=name, TemplateBody=PLACEHOLDER_TEMPLATE)
+        stack = backend.stacks.pop(created["StackId"])
+        stack.stack_id = stack_id
+        backend.stacks[stack_id] = stack
+
     def create_idempotency_table(self, name: str = IDEMPOTENCY_TABLE) -> str:
         """The DynamoDB table template.yaml gives the function for replaying answers; moto serves it too."""
         dynamodb = self.client("dynamodb")
@@ -292,6 +306,14 @@ class CognitoEmulator:
         """What Cognito holds in a pool, by Identifier."""
         listed = self.client().list_resource_servers(UserPoolId=user_pool_id, MaxResults=50)["ResourceServers"]
         return {server["Identifier"]: server for server in listed}
+
+
+def set_stack_status(stack_id: str, status: str) -> None:
+    """What DescribeStacks reports for a stack, and a stack-level event for it, as CloudFormation
+    records each phase of an operation."""
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].stacks[stack_id]
+    stack.status = status
+    stack._add_stack_event(status)
 
 
 @contextmanager

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from resource_server import answer
+from resource_server import answer, plan
+from resource_server.adoption import Adoptions
 from resource_server.cognito import Cognito
 from resource_server.replay import Replay
 from resource_server.stack import Stack
@@ -58,9 +59,9 @@ def wire(monkeypatch: pytest.MonkeyPatch, client: Any, table: str | None = None)
         "before-send.cognito-identity-provider.*",
         lambda request, **_: harness.attempts.append(request.headers["X-Amz-Target"].decode().split(".")[-1]),
     )
-    monkeypatch.setattr(app, "cognito", Cognito(client, app.budget))
-    # Their clients are made on first use: fresh ones reach whatever AWS this test runs against.
-    monkeypatch.setattr(app, "stack", Stack(app.budget))
+    # Their other clients are made on first use: fresh ones reach whatever AWS this test runs against.
+    services = plan.Services(Cognito(client, app.budget), Stack(app.budget), Adoptions(table, app.budget))
+    monkeypatch.setattr(app, "services", services)
     monkeypatch.setattr(app, "replay", Replay(table, app.budget))
 
     def put(_url: str, payload: bytes, _timeout: float) -> int:

@@ -17,13 +17,14 @@ from typing import Any
 
 import boto3
 
-from tests.support.emulator import CognitoEmulator, running_emulator
+from tests.support.emulator import CognitoEmulator, running_emulator, set_stack_status
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
 
 
 def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
-    """Create what the event assumes exists: its user pool and, for Update and Delete, its server."""
+    """Create what the event assumes exists: its user pool; for Update and Delete, its server; for
+    a Create with AdoptExisting, a server made by hand to adopt, and the stack that adopts it."""
     props = event.get("ResourceProperties") or {}
     before = event.get("OldResourceProperties") if event.get("RequestType") == "Update" else props
     pool_id, bar, identifier = str(event.get("PhysicalResourceId", "")).partition("|")
@@ -39,6 +40,13 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
             UserPoolId=pool_id, Identifier=identifier, Name=str(before.get("Name", identifier)), Scopes=scopes
         )
         notes.append(f"resource server {identifier}")
+    if event.get("RequestType") == "Create" and props.get("AdoptExisting") == "true" and pool_id:
+        emulator.client().create_resource_server(
+            UserPoolId=pool_id, Identifier=str(props.get("Identifier")), Name="Made by hand", Scopes=[]
+        )
+        emulator.create_stack(str(event.get("StackId")))
+        set_stack_status(str(event.get("StackId")), "CREATE_IN_PROGRESS")
+        notes.append(f"resource server {props.get('Identifier')}, made by hand, to adopt")
     return notes
 
 

@@ -17,6 +17,7 @@ from tests.support import events
 
 MODELS: dict[str, Any] = {
     "create": CloudFormationCustomResourceCreateModel,
+    "create-adopt": CloudFormationCustomResourceCreateModel,
     "update": CloudFormationCustomResourceUpdateModel,
     "update-replace": CloudFormationCustomResourceUpdateModel,
     "delete": CloudFormationCustomResourceDeleteModel,
@@ -44,6 +45,7 @@ def test_event_file_properties_are_as_cloudformation_delivers_them(name: str) ->
             continue
         assert props["ServiceToken"] == raw["ServiceToken"]
         strings = [v for k, v in props.items() if k != "Scopes"]
+        assert props.get("AdoptExisting", "false") in ("true", "false"), "a boolean arrives as a string"
         strings += [v for scope in props["Scopes"] for v in scope.values()]
         assert all(isinstance(v, str) for v in strings), "CloudFormation delivers every scalar as a string"
         contract.parse(props)

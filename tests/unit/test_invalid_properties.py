@@ -67,6 +67,9 @@ BAD_INPUTS: list[tuple[str, Any, list[str]]] = [
         ["Scopes[0].ScopeDescription must not be empty"],
     ),
     ("no ResourceProperties", lambda p: None, ["ResourceProperties must be a map"]),
+    ("AdoptExisting yes", lambda p: {**p, "AdoptExisting": "yes"}, ['AdoptExisting must be "true" or "false"', "yes"]),
+    ("AdoptExisting TRUE", lambda p: {**p, "AdoptExisting": "TRUE"}, ['AdoptExisting must be "true" or "false"']),
+    ("AdoptExisting 1", lambda p: {**p, "AdoptExisting": 1}, ['AdoptExisting must be "true" or "false", not int']),
 ]
 
 
@@ -127,3 +130,12 @@ def test_physical_ids_of_ours_round_trip(physical_id: str) -> None:
     server_id = contract.ServerId.parse(physical_id)
     assert server_id is not None
     assert str(server_id) == physical_id
+
+
+@pytest.mark.parametrize("value", ["true", "false", True, False])
+def test_adopt_existing_takes_cloudformations_strings_and_real_booleans(value: object) -> None:
+    props = {**events.properties("us-east-1_Ab12"), "AdoptExisting": value}
+
+    contract.parse(props)
+
+    assert contract.adopts_existing(props) is (value in ("true", True))

@@ -281,7 +281,7 @@ def test_create_over_an_existing_identifier_fails_and_its_rollback_delete_leaves
 
     assert failed["Status"] == "FAILED"
     assert "already exists" in failed["Reason"]
-    assert "does not adopt" in failed["Reason"]
+    assert 'Set AdoptExisting to "true" to take it over' in failed["Reason"], "nothing is adopted unasked"
     assert failed["PhysicalResourceId"], "CloudFormation rejects an empty physical id"
     assert failed["PhysicalResourceId"] != f"{pool}|{API}"
 

@@ -22,7 +22,7 @@ COGNITO_ACTIONS = {
     "cognito-idp:DescribeResourceServer",
 }
 IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-STACK_ACTIONS = {"cloudformation:DescribeStacks"}
+STACK_ACTIONS = {"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 USER_POOLS = {"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
 
