@@ -20,17 +20,18 @@ PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package build bench lock clean
+.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package release bench lock clean
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
 	@echo "make test      lint, type-check, cfn-lint, sam validate and build, and the whole test suite"
 	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
-	@echo "make emulator  the Cognito emulator on port 5000, for sam local invoke or AWS_ENDPOINT_URL"
+	@echo "make emulator  the Cognito emulator on 127.0.0.1:5000 (HOST=0.0.0.0 PORT=5001 to change), for AWS_ENDPOINT_URL"
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
 	@echo "make model     many more random stack lives than make test plays (EXAMPLES=300 STEPS=10 by default)"
 	@echo "make lock      pin every dependency, with hashes, from the *.in files (needs PyPI)"
+	@echo "make release   dist/: the zipped function and a template to deploy it, named with the version"
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,7 +72,7 @@ invoke: $(STAMP)
 	@$(BIN)/python -m tests.support.invoke $(EVENT) $(if $(LOGS),--logs)
 
 emulator: $(STAMP)
-	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),5000)
+	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
 
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
 $(SAM): tests/locks/sam.txt $(STAMP)
@@ -85,6 +86,10 @@ package: $(SAM)
 	$(SAM_ENV) $(SAM) build
 	@$(BIN)/python -m tests.support.artifact $(BUILD)
 
+# What a release attaches, in dist/; the same commit gives the same bytes.
+release: package
+	@$(BIN)/python -m tests.support.release $(BUILD) dist $(if $(HOME_URL),--home-url $(HOME_URL))
+
 # Pins every dependency, and all they need, with hashes. The function's set is resolved for
 # Lambda's platform (python3.13, arm64); the others for any platform.
 LOCKS := function/requirements tests/requirements tests/locks/sam tests/locks/sdk-oldest tests/locks/sdk-newest
@@ -96,7 +101,7 @@ lock: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .aws-sam dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # About a minute after the build; prints the table the README's Performance section shows.
 bench: package

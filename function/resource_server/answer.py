@@ -51,6 +51,8 @@ class Answer:
 
     @classmethod
     def failed(cls, failure: RequestFailed) -> Answer:
+        # The one log line of a failure: every problem, where the reason may only have room for some.
+        logger.warning("Request failed", extra={"reason": failure.reason, "problems": list(failure.details)})
         return cls(failure.physical_id or "", {}, failure.reason)
 
     def physical_id_or_raise(self) -> str:
@@ -128,8 +130,7 @@ class Responder(CfnResource):
             logger.info("Another delivery of this request is being answered; staying silent")
             with self._answer_lock:
                 self._committed = Answer("", {}, "another delivery answers")
-        except RequestFailed as failure:
-            logger.warning("Request failed", extra={"reason": failure.reason})
+        except RequestFailed as failure:  # logged where it was worked out, by Answer.failed()
             self.Status, self.Reason = FAILED, failure.reason
             self.PhysicalResourceId = failure.physical_id or ""
         except Exception as error:  # a bug of ours: keep the traceback, give CloudFormation a clean reason

@@ -17,6 +17,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from . import __version__
 from .contract import ResourceServer, Scope, ServerId
 from .deadline import Budget, OutOfTime, RetryPolicy
 from .failure import RequestFailed
@@ -42,7 +43,7 @@ def client_config() -> Config:
         retries={"mode": "standard"},
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
-        user_agent_extra="cognito-resource-server",
+        user_agent_extra=f"cognito-resource-server/{__version__}",
     )
 
 

@@ -39,8 +39,17 @@ class Rule:
         if len(value) > self.max_length:
             return f"is {len(value)} characters, over {self.max_length}"
         if not self.pattern.fullmatch(value):
-            return self.says
+            return self.says + self._first_refused(value)
         return None
+
+    def _first_refused(self, value: str) -> str:
+        """For a pattern that is one character class, which character it refuses first."""
+        source = self.pattern.pattern
+        if not (source.startswith("[") and source.endswith("]+") and source.count("[") == 1):
+            return ""
+        one = re.compile(source[:-1], self.pattern.flags)
+        refused = next((c for c in value if not one.fullmatch(c)), None)
+        return f" (not {refused!r})" if refused is not None else ""
 
 
 # Cognito's patterns are Java regexes, where \w and \s are ASCII-only.
@@ -57,6 +66,7 @@ SCOPE_NAME = Rule(
     'must be printable ASCII without space, ", \\ or /',
 )
 SCOPE_DESCRIPTION = Rule(256, re.compile(r".+", re.DOTALL), "must not be empty")
+POOL_ARN = re.compile(r"arn:[\w-]+:cognito-idp:[\w-]+:\d{12}:userpool/(?P<id>.+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -116,9 +126,8 @@ class ResourceServer:
 
 
 class InvalidProperties(RequestFailed):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(_reason(problems))
-        self.problems = problems
+    def __init__(self, problems: list[str], logged_only: list[str] | None = None) -> None:
+        super().__init__(_reason(problems), details=(*problems, *(logged_only or [])))
 
 
 def parse(properties: object) -> ResourceServer:
@@ -131,13 +140,19 @@ def parse(properties: object) -> ResourceServer:
 
     problems = [f"{key} is required" for key in REQUIRED_KEYS if key not in properties]
     known = (*REQUIRED_KEYS, *OPTIONAL_KEYS, *CLOUDFORMATION_KEYS)
-    problems += [
-        f"{key!s:.40} is not a property (expected {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})"
-        for key in properties
-        if key not in known
-    ]
+    logged_only = []
+    if unknown := [f"{key!s:.40}" for key in properties if key not in known]:
+        # One problem for them all, so the expected names are said once; the log lists every one.
+        named = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        are = "is not a property" if len(unknown) == 1 else "are not properties"
+        problems.append(f"{named} {are} (expected {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})")
+        if len(unknown) > 3:
+            logged_only.append(f"not properties: {', '.join(unknown)}")
+    pool = properties.get("UserPoolId")
+    if arn := POOL_ARN.fullmatch(pool) if isinstance(pool, str) else None:
+        problems.append(f"UserPoolId is a user pool's ARN: use the pool id, {arn['id']:.55}")
     for key, rule in (("UserPoolId", USER_POOL_ID), ("Identifier", IDENTIFIER), ("Name", NAME)):
-        if key in properties and (problem := rule.problem(properties[key])):
+        if key in properties and not (key == "UserPoolId" and arn) and (problem := rule.problem(properties[key])):
             problems.append(f"{key} {problem}")
 
     scopes, scope_problems = _parse_scopes(properties.get("Scopes", []))
@@ -145,7 +160,7 @@ def parse(properties: object) -> ResourceServer:
     if _boolean(adopt := properties.get("AdoptExisting", "false")) is None:
         problems.append(f'AdoptExisting must be "true" or "false", not {_shown(adopt)}')
     if problems:
-        raise InvalidProperties(problems)
+        raise InvalidProperties(problems, logged_only)
     return ResourceServer(properties["UserPoolId"], properties["Identifier"], properties["Name"], scopes)
 
 
@@ -210,14 +225,14 @@ def _not_utf8(value: object, where: str) -> Iterator[str]:
 
 
 def _reason(problems: list[str]) -> str:
-    """Whole problems, as many as fit, then how many more there are."""
+    """Whole problems, as many as fit, then how many more there are: the log has them all."""
     reason = "Invalid properties: "
     for shown, problem in enumerate(problems):
         rest = len(problems) - shown - 1
-        tail = f"; +{rest} more" if rest else ""
+        tail = f"; +{rest} more in the log" if rest else ""
         candidate = reason + ("; " if shown else "") + problem
         if len(candidate + tail) > REASON_ROOM and shown:
-            return f"{reason}; +{rest + 1} more"
+            return f"{reason}; +{rest + 1} more in the log"
         reason = candidate
     return reason[:REASON_ROOM]
 

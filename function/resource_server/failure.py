@@ -11,13 +11,15 @@ class RequestFailed(Exception):
     """A request that must be answered FAILED.
 
     ``physical_id`` is the id the FAILED answer carries. None keeps the default:
-    the event's own id on Update and Delete, a marker that names no server on Create.
+    the event's own id on Update and Delete; on Create, the server the request made or may
+    have made, else a marker that names no server.
     """
 
-    def __init__(self, reason: str, physical_id: str | None = None) -> None:
+    def __init__(self, reason: str, physical_id: str | None = None, details: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
         self.physical_id = physical_id
+        self.details = details  # every problem, for the log, when the reason has room for only some
 
 
 class DuplicateInFlight(Exception):

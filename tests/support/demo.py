@@ -10,7 +10,6 @@ stack needs, so it doubles as a smoke test.
 from __future__ import annotations
 
 import sys
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,7 @@ def lifecycle() -> list[Step]:
     create, update, replace, delete = (events.load(n) for n in ("create", "update", "update-replace", "delete"))
     old_id, new_id = create["ResourceProperties"]["Identifier"], replace["ResourceProperties"]["Identifier"]
     # CloudFormation's cleanup Delete names the replaced resource: its old id and old properties.
-    cleanup = events.request("Delete", replace["OldResourceProperties"], physical_id=replace["PhysicalResourceId"])
+    cleanup = events.load("delete-replaced")
     old, new = create["ResourceProperties"]["Name"], replace["ResourceProperties"]["Name"]
     return [
         Step("Create", "events/create.json", create, f"{{pool}}|{old_id}", {old_id: old}, "creates the server"),
@@ -63,7 +62,7 @@ def lifecycle() -> list[Step]:
         ),
         Step(
             "Delete of the replaced server (cleanup)",
-            "update-replace.json's old id and properties",
+            "events/delete-replaced.json",
             cleanup,
             f"{{pool}}|{old_id}",
             {new_id: new},
@@ -127,7 +126,8 @@ def show_answer(answer: dict[str, Any]) -> None:
     if answer.get("Reason"):
         print(f"   Reason  {answer['Reason']}")
     for key, value in answer.get("Data", {}).items():
-        lines = textwrap.wrap(value, 88, break_on_hyphens=False) or [""]
+        # One scope string a line, however many there are: as a client's AllowedOAuthScopes lists them.
+        lines = (value.split(" ") if key == "Scopes" else [value]) or [""]
         print(f"   {DIM}GetAtt{RESET} {key:<11}{lines[0]}")
         for line in lines[1:]:
             print(f"   {'':<18}{line}")

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
+from resource_server.contract import USER_POOL_ID
 from tests.support.emulator import CognitoEmulator, running_emulator, set_stack_status
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
@@ -31,16 +34,28 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
     pool_id = pool_id if bar else str(props.get("UserPoolId", ""))
     notes = []
     for pool in dict.fromkeys([pool_id, str(props.get("UserPoolId", ""))]):
-        if pool and not emulator.has_user_pool(pool):
+        if pool and USER_POOL_ID.problem(pool):
+            # A pool Cognito could never hold: the function is to say what is wrong with it.
+            print(f"Note: no user pool made for {pool[:60]!r}, which Cognito would refuse as an id.")
+        elif pool and not emulator.has_user_pool(pool):
             emulator.create_user_pool(f"pool-{pool}", pool_id=pool)
-            notes.append(f"user pool {pool}")
-    if bar and event.get("RequestType") in ("Update", "Delete") and isinstance(before, dict):
+            notes.append(f"user pool {pool} (made for this run, as the event names it)")
+    if (
+        bar
+        and not USER_POOL_ID.problem(pool_id)
+        and event.get("RequestType") in ("Update", "Delete")
+        and isinstance(before, dict)
+    ):
         scopes = before.get("Scopes") or []
         emulator.client().create_resource_server(
             UserPoolId=pool_id, Identifier=identifier, Name=str(before.get("Name", identifier)), Scopes=scopes
         )
         notes.append(f"resource server {identifier}")
-    if event.get("RequestType") == "Create" and props.get("AdoptExisting") == "true" and pool_id:
+    if (
+        event.get("RequestType") == "Create"
+        and props.get("AdoptExisting") == "true"
+        and not USER_POOL_ID.problem(pool_id)
+    ):
         emulator.client().create_resource_server(
             UserPoolId=pool_id, Identifier=str(props.get("Identifier")), Name="Made by hand", Scopes=[]
         )
@@ -52,7 +67,7 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
 
 def missing_pool(endpoint: str, event: dict[str, Any]) -> str | None:
     pool = (event.get("ResourceProperties") or {}).get("UserPoolId")
-    if event.get("RequestType") == "Delete" or not isinstance(pool, str):
+    if event.get("RequestType") == "Delete" or not isinstance(pool, str) or USER_POOL_ID.problem(pool):
         return None
     client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
     try:
@@ -62,16 +77,49 @@ def missing_pool(endpoint: str, event: dict[str, Any]) -> str | None:
     return None
 
 
+class Refused(Exception):
+    """What stops `make invoke` before it runs anything, in one line."""
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise Refused(f"no event file at {path}; the files in events/ are CloudFormation requests to try")
+    try:
+        event = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Refused(f"{path} is not JSON ({error})") from error
+    if not isinstance(event, dict) or not {"RequestType", "ResponseURL"} <= event.keys():
+        raise Refused(f"{path} is not a CloudFormation request: it has no RequestType and ResponseURL")
+    return event
+
+
+def check_reachable(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    try:
+        socket.create_connection((parts.hostname or "", parts.port or 443), timeout=2).close()
+    except OSError as error:
+        raise Refused(
+            f"nothing answers at {endpoint} (AWS_ENDPOINT_URL): start `make emulator`, "
+            "or unset AWS_ENDPOINT_URL to use an emulator of its own"
+        ) from error
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("event", type=Path, help="a CloudFormation request, such as events/create.json")
     parser.add_argument("--logs", action="store_true", help="print the function's log lines too")
     args = parser.parse_args()
-    event = json.loads(args.event.read_text())
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    try:
+        event = read_event(args.event)
+        if endpoint:
+            check_reachable(endpoint)
+    except Refused as refused:
+        print(f"make invoke: {refused}", file=sys.stderr)
+        return 2
 
     with ExitStack() as stack:
         receiver = stack.enter_context(Receiver())
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
         if endpoint:
             print(f"Cognito: {endpoint} (AWS_ENDPOINT_URL)")
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -93,7 +141,7 @@ def main() -> int:
             print(function.last.logs.rstrip())
         print(f"Answer sent to the ResponseURL ({function.last.seconds:.2f} s):")
         print(json.dumps(answer, indent=2))
-    return 0
+    return 0 if answer["Status"] == "SUCCESS" else 1
 
 
 if __name__ == "__main__":

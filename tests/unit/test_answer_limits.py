@@ -59,7 +59,8 @@ def test_a_long_failure_with_a_long_stack_id_fits(provider: Provider, pool: str)
 
     assert result["Status"] == "FAILED"
     assert len(result["Reason"]) <= REASON_ROOM
-    assert result["Reason"].startswith("Invalid properties: Typo0 is not a property")
+    assert result["Reason"].startswith("Invalid properties: Typo0, Typo1, Typo2 and 47 more are not properties")
+    assert result["Reason"].endswith(" more in the log")
     assert size(result) <= answer.MAX_ANSWER_BYTES
 
 

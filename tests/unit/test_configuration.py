@@ -55,7 +55,7 @@ def test_retries_use_botocore_standard_mode_and_honour_aws_max_attempts(monkeypa
 
 
 def test_sam_local_environment_only_overrides_what_the_template_declares() -> None:
-    local = json.loads((ROOT / "events" / "env.json").read_text())["Function"]
+    local = json.loads((ROOT / "env.json").read_text())["Function"]
 
     assert set(local) <= set(template_environment())
     assert local["IDEMPOTENCY_TABLE"] == "", "no table exists under sam local"

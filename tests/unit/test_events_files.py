@@ -21,6 +21,7 @@ MODELS: dict[str, Any] = {
     "update": CloudFormationCustomResourceUpdateModel,
     "update-replace": CloudFormationCustomResourceUpdateModel,
     "delete": CloudFormationCustomResourceDeleteModel,
+    "delete-replaced": CloudFormationCustomResourceDeleteModel,
 }
 
 
@@ -60,3 +61,14 @@ def test_update_files_name_the_state_they_start_from() -> None:
     assert replace["PhysicalResourceId"] == f"{old['UserPoolId']}|{old['Identifier']}"
     new = replace["ResourceProperties"]
     assert events.load("delete")["PhysicalResourceId"] == f"{new['UserPoolId']}|{new['Identifier']}"
+
+
+def test_the_cleanup_delete_names_the_server_update_replace_replaced() -> None:
+    replace, cleanup = events.load("update-replace"), events.load("delete-replaced")
+
+    assert cleanup["PhysicalResourceId"] == replace["PhysicalResourceId"]
+    assert cleanup["ResourceProperties"] == replace["OldResourceProperties"]
+
+
+def test_every_file_in_events_is_a_request_this_test_checks() -> None:
+    assert {p.stem for p in events.EVENTS.glob("*.json")} == set(MODELS)

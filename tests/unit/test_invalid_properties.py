@@ -117,9 +117,38 @@ def test_a_long_list_of_problems_is_cut_between_whole_problems() -> None:
     reason = failure.value.reason
     assert len(reason) <= REASON_ROOM
     assert reason.startswith("Invalid properties: Scopes[0].ScopeName")
-    assert reason.endswith("more")
     shown = reason.count("ScopeName must")
-    assert reason.endswith(f"+{40 - shown} more")
+    assert reason.endswith(f"+{40 - shown} more in the log")
+    assert len(failure.value.details) == 40, "the log line carries every problem"
+
+
+def test_the_log_line_carries_every_problem_the_reason_had_no_room_for(
+    provider: Provider, pool: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    props = {**events.properties(pool, scopes=[(f"bad/{n}", "d") for n in range(7)]), "Colour": "x", "Size": "y"}
+
+    reason = provider.send(events.request("Create", props))["Reason"]
+
+    assert "more in the log" in reason
+    (line,) = [r for r in caplog.records if r.getMessage() == "Request failed"]
+    assert len(line.problems) == 8  # type: ignore[attr-defined]
+    assert line.problems[0] == (  # type: ignore[attr-defined]
+        "Colour, Size are not properties (expected UserPoolId, Identifier, Name, Scopes, AdoptExisting)"
+    )
+
+
+def test_a_pool_arn_in_user_pool_id_gets_the_pool_id_to_use(provider: Provider, pool: str) -> None:
+    arn = f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{pool}"
+
+    reason = provider.send(events.request("Create", {**events.properties(pool), "UserPoolId": arn}))["Reason"]
+
+    assert reason == f"Invalid properties: UserPoolId is a user pool's ARN: use the pool id, {pool}"
+
+
+def test_a_bad_name_names_the_character_cognito_refuses(provider: Provider, pool: str) -> None:
+    reason = provider.send(events.request("Create", {**events.properties(pool), "Name": "Weather <beta>"}))["Reason"]
+
+    assert reason == "Invalid properties: Name may hold only letters, digits, spaces and _+=,.@- (not '<')"
 
 
 @pytest.mark.parametrize(
