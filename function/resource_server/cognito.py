@@ -104,7 +104,7 @@ class Cognito:
 
     def _create_failure(self, server: ResourceServer, error: Exception) -> RequestFailed:
         """A failed create names its server when it may have landed, so a rollback Delete removes it."""
-        failure = _failure("CreateResourceServer", server.id, error)
+        failure = self._failure("CreateResourceServer", server.id, error)
         unknown = self._retries.in_doubt or isinstance(error, ReadTimeoutError | ConnectionClosedError)
         if not unknown:
             self.server_named = None
@@ -167,7 +167,7 @@ class Cognito:
         try:
             response = self._client.update_resource_server(**_request(server))
         except (ClientError, BotoCoreError, OutOfTime) as error:
-            raise _failure("UpdateResourceServer", server.id, error) from error
+            raise self._failure("UpdateResourceServer", server.id, error) from error
         _log_call("UpdateResourceServer", server.id, response)
 
     def describe(self, server_id: ServerId) -> ResourceServer | None:
@@ -191,6 +191,9 @@ class Cognito:
         _log_call("DeleteResourceServer", server_id, response)
         return True
 
+    def _failure(self, action: str, server_id: ServerId, error: Exception) -> RequestFailed:
+        return _failure(action, server_id, error, self._read_timeout_s)
+
     def _unless_gone(self, action: str, server_id: ServerId, call: Callable[..., Any]) -> Any | None:
         """Cognito's response to a call on the server, or None when the server or its pool is gone."""
         try:
@@ -198,9 +201,9 @@ class Cognito:
         except ClientError as error:
             if _code(error) == "ResourceNotFoundException":
                 return None
-            raise _failure(action, server_id, error) from error
+            raise self._failure(action, server_id, error) from error
         except (BotoCoreError, OutOfTime) as error:
-            raise _failure(action, server_id, error) from error
+            raise self._failure(action, server_id, error) from error
 
 
 def _request(server: ResourceServer) -> dict[str, Any]:
@@ -212,13 +215,13 @@ def _request(server: ResourceServer) -> dict[str, Any]:
     }
 
 
-def _failure(action: str, server_id: ServerId, error: Exception) -> RequestFailed:
+def _failure(action: str, server_id: ServerId, error: Exception, read_timeout_s: float) -> RequestFailed:
     """A reason that says what to do, then what Cognito said."""
     pool = server_id.user_pool_id
     if isinstance(error, OutOfTime):
         return RequestFailed(f"Out of time: no {action} attempt could finish before the Lambda deadline ({pool})")
     if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
-        return RequestFailed(f"Timed out: Cognito did not answer {action} within {READ_TIMEOUT_S:g} s ({pool})")
+        return RequestFailed(f"Timed out: Cognito did not answer {action} within {read_timeout_s:g} s ({pool})")
     if not isinstance(error, ClientError):
         return RequestFailed(f"{action} failed ({pool}): {error}")
     code, message = _code(error), _message(error)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+from botocore.retries import standard
 
 ANSWER_RESERVE_S = 2.0
 # One DynamoDB attempt: replay.py's client connects within 1 s and reads within 1 s.
@@ -50,9 +51,16 @@ class RetryPolicy:
     - Codes in `never_retried` are not retried.
     - With `pace_throttling`, throttling is retried after short jittered waits (below).
 
-    Stopping raises the last error from the needs-retry event, rather than answering False.
-    Flaw: before botocore 1.43.3, any answer but None to that event is a delay in seconds, so
-    False meant "retry at once"; the Lambda runtime's own SDK may be that old.
+    Three flaws of botocore are patched here, in its needs-retry event, which this policy
+    answers first, so its answer is the one botocore takes:
+    - Before botocore 1.43.3, any answer but None is a delay in seconds, so False meant "retry at
+      once"; the Lambda runtime's own SDK may be that old. This policy stops by raising the last
+      error instead, which every version treats alike.
+    - Standard mode's retry quota belongs to the client and outlives the request: in a warm
+      Lambda, the failures of earlier requests would leave later ones without retries, and a
+      stack's rollback could fail on one timeout. This policy asks standard mode's own
+      conditions and backoff (botocore.retries.standard), without the quota.
+    - Standard mode counts LimitExceededException as throttling; see `never_retried`.
     """
 
     THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
@@ -62,7 +70,6 @@ class RetryPolicy:
     # Full jitter capped at 0.75 s keeps a request ready for each free slot (`make bench`).
     THROTTLED_BASE_S = 0.25
     THROTTLED_CAP_S = 0.75
-    MAX_BACKOFF_S = 20.0  # the longest backoff botocore's standard mode sleeps
 
     def __init__(
         self,
@@ -77,9 +84,15 @@ class RetryPolicy:
         self.pace_throttling = pace_throttling
         self.in_doubt = False  # True once an attempt was sent and its outcome is unknown
         self._client: Any = None
+        self._standard: Any = None
 
     def attach(self, client: Any) -> None:
         self._client = client
+        max_attempts = client.meta.config.retries.get("total_max_attempts", standard.DEFAULT_MAX_ATTEMPTS)
+        self._standard = standard.RetryPolicy(
+            retry_checker=standard.StandardRetryConditions(max_attempts=max_attempts),
+            retry_backoff=standard.ExponentialBackoff(),
+        )
         service = client.meta.service_model.service_id.hyphenize()
         events = client.meta.events
         # botocore-stubs type handlers as returning None, but botocore reads a needs-retry handler's result.
@@ -92,9 +105,10 @@ class RetryPolicy:
         attempts: int = 1,
         caught_exception: Exception | None = None,
         operation: Any = None,
-        **_: Any,
+        **kwargs: Any,
     ) -> float | None:
-        """A delay to retry after, or None to let standard mode decide; raises the last error to stop."""
+        """A delay to retry after, or None not to retry; raises the last error to stop a retry
+        that standard mode, answering after this, would take."""
         status = response[0].status_code if response is not None else None
         code = response[1].get("Error", {}).get("Code") if response is not None else None
         if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError) or (status or 0) >= 500:
@@ -106,13 +120,16 @@ class RetryPolicy:
         if self.pace_throttling and code in self.THROTTLING:
             ceiling = min(self.THROTTLED_BASE_S * 2 ** (attempts - 1), self.THROTTLED_CAP_S)
             delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
-            if time.monotonic() + delay + self.attempt_s > self.deadline():
-                self._stop(response, attempts, caught_exception, operation)
-            return delay
-        longest_backoff = min(2.0 ** (attempts - 1), self.MAX_BACKOFF_S)
-        if time.monotonic() + longest_backoff + self.attempt_s > self.deadline():
+        else:
+            context = standard.RetryEventAdapter().create_retry_context(
+                response=response, attempts=attempts, caught_exception=caught_exception, operation=operation, **kwargs
+            )
+            if not self._standard.should_retry(context):
+                return None  # standard mode, answering after this, finds the same
+            delay = float(self._standard.compute_retry_delay(context))
+        if time.monotonic() + delay + self.attempt_s > self.deadline():
             self._stop(response, attempts, caught_exception, operation)
-        return None
+        return delay
 
     def before_send(self, **_: Any) -> None:
         if time.monotonic() + self.attempt_s > self.deadline():

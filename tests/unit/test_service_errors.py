@@ -111,3 +111,16 @@ def test_lambda_deadline_during_an_update_keeps_the_physical_id(
     assert len(provider.answers) == before + 1
     assert provider.answers[-1]["Status"] == "FAILED"
     assert provider.answers[-1]["PhysicalResourceId"] == f"{pool}|{API}"
+
+
+def test_earlier_failures_in_a_warm_function_leave_later_requests_their_retries(provider: Provider, pool: str) -> None:
+    # botocore's standard mode spends a per-client quota on each retry: 60 requests whose every
+    # attempt fails would leave a warm function's later requests with none, rollbacks included.
+    for _ in range(60):
+        FAULTS.fail("DescribeResourceServer", "InternalErrorException", times=3, status=500)
+        assert provider.send(events.request("Create", events.properties(pool)))["Status"] == "FAILED"
+    FAULTS.fail("CreateResourceServer", "InternalErrorException", times=2, status=500)
+
+    answer = provider.send(events.request("Create", events.properties(pool)))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
