@@ -56,6 +56,10 @@ class AlreadyExists(RequestFailed):
         self.held = held  # what Cognito held when this request looked, if it got to look
 
 
+class PoolGone(RequestFailed):
+    """The server's user pool does not exist."""
+
+
 class Cognito:
     def __init__(self, client: CognitoIdentityProviderClient, budget: Budget | None = None) -> None:
         self._client = client
@@ -105,6 +109,9 @@ class Cognito:
     def _create_failure(self, server: ResourceServer, error: Exception) -> RequestFailed:
         """A failed create names its server when it may have landed, so a rollback Delete removes it."""
         failure = self._failure("CreateResourceServer", server.id, error)
+        if isinstance(error, ClientError) and _code(error) == "ResourceNotFoundException":
+            self.server_named = None
+            return PoolGone(failure.reason)
         unknown = self._retries.in_doubt or isinstance(error, ReadTimeoutError | ConnectionClosedError)
         if not unknown:
             self.server_named = None
@@ -156,7 +163,10 @@ class Cognito:
         held = self.describe(prior.id)
         if held is None:
             logger.warning("The adopted server was deleted; making it again as it was", extra={"server": str(prior.id)})
-            self.create(prior)
+            try:
+                self.create(prior)
+            except PoolGone:
+                logger.warning("Its user pool is gone too; there is nothing to give it back to")
         elif held.holds_same_state(prior):
             logger.info("The adopted server already holds its prior state; no write")
         else:

@@ -221,7 +221,10 @@ def _restore_if_rolling_back(taken: AlreadyExists, stack: Stack, stack_id: str) 
             f"needs the stack's status to restore it ({unknown.why}): allow that, then continue the rollback"
         ) from taken
     if status != UPDATE_ROLLBACK:
-        raise taken
+        raise RequestFailed(
+            f"{taken.reason}; a replacement never takes over an existing server: "
+            "delete it, or choose another Identifier"
+        ) from taken
     logger.info("Rolling back a replacement: the old server is this resource's own", extra={"stack_status": status})
 
 

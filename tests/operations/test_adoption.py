@@ -216,3 +216,35 @@ def test_a_replacement_onto_an_existing_identifier_never_adopts(
 
     assert stack.update({"Api": Custom(adopting(pool))}) == "UPDATE_ROLLBACK_COMPLETE"
     assert held(cognito_idp, pool) == before
+
+
+def test_an_adopted_server_deleted_during_the_failed_deployment_is_made_again_as_it_was(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    existing_server(cognito_idp, pool)
+    before = held(cognito_idp, pool)
+
+    def someone_deletes_it_first(event: dict[str, Any]) -> dict[str, Any]:
+        if event["RequestType"] == "Delete":
+            cognito_idp.delete_resource_server(UserPoolId=pool, Identifier=API)
+        return provider.send(event)
+
+    stack = Stack(someone_deletes_it_first)
+
+    assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+
+
+def test_giving_back_a_server_whose_pool_is_gone_completes_the_rollback(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    existing_server(cognito_idp, pool)
+
+    def the_pool_goes_first(event: dict[str, Any]) -> dict[str, Any]:
+        if event["RequestType"] == "Delete":
+            cognito_idp.delete_user_pool(UserPoolId=pool)
+        return provider.send(event)
+
+    stack = Stack(the_pool_goes_first)
+
+    assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"

@@ -339,7 +339,9 @@ def main() -> None:
     emulator = CognitoEmulator(args.host, args.port).start()
     emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
     emulator.create_idempotency_table()
-    print(f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names.")
+    print(
+        f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names."
+    )
     print("Its state lives in memory and lasts until it stops: a server the events made stays made. Send")
     print("events/delete-replaced.json and events/delete.json to clean up after update-replace.json, or")
     print("stop it with Ctrl-C and start it again to begin afresh.")
