@@ -85,8 +85,14 @@ class _Change:
 class Stack:
     """One stack, from create-stack to delete-stack. `status` is what DescribeStacks reports."""
 
-    def __init__(self, send: Send, replacement_rollback: ReplacementRollback = ReplacementRollback.UPDATE_BACK) -> None:
+    def __init__(
+        self,
+        send: Send,
+        replacement_rollback: ReplacementRollback = ReplacementRollback.UPDATE_BACK,
+        on_status: Callable[[str], None] = lambda _status: None,
+    ) -> None:
         self._send = send
+        self._on_status = on_status  # told of each phase as it begins
         self.replacement_rollback = replacement_rollback
         name = f"model-{uuid.uuid4().hex[:12]}"
         self.stack_id: str = boto3.client("cloudformation", region_name=REGION).create_stack(
@@ -279,4 +285,5 @@ class Stack:
     def _set(self, status: str) -> str:
         self.status = status
         set_stack_status(self.stack_id, status)
+        self._on_status(status)
         return status

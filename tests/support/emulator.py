@@ -96,6 +96,16 @@ class Faults:
             self.attempts: Counter[str] = Counter()  # calls that reached Cognito, faults included
             self.throttled = 0
 
+    def pending(self) -> int:
+        """Failures and holds queued and not yet met by a call."""
+        with self._lock:
+            return sum(map(len, self._failures.values())) + sum(map(len, self._holds.values()))
+
+    def clear(self) -> None:
+        """Drop the queued failures and holds; the rate cap and the counts stay."""
+        with self._lock:
+            self._failures, self._holds = {}, {}
+
     def throttle(self, writes_per_second: float = 5.0) -> None:
         """Cognito's cap: each write operation at most this often per user pool, evenly spaced."""
         self.writes_per_second = writes_per_second
