@@ -18,21 +18,19 @@ pytestmark = pytest.mark.artifact
 SAM = ROOT / ".venv" / "sam" / "bin" / "sam"
 
 
-def sam_build(build_dir: Path) -> Path:
-    """A build of its own, with nothing cached: as on another machine, or another day."""
+def sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     assert SAM.exists(), f"{SAM} is missing: run the tests through make"
     env = {
         **os.environ,
         "PATH": f"{Path(lambda_python()).parent}{os.pathsep}{os.environ['PATH']}",
         "SAM_CLI_TELEMETRY": "0",
     }
-    subprocess.run(
-        [str(SAM), "build", "--no-cached", "--build-dir", str(build_dir)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    return subprocess.run([str(SAM), *args], cwd=cwd, env=env, check=True, capture_output=True, text=True)
+
+
+def sam_build(build_dir: Path) -> Path:
+    """A build of its own, with nothing cached: as on another machine, or another day."""
+    sam("build", "--no-cached", "--build-dir", str(build_dir))
     return build_dir / "Function"
 
 
@@ -59,4 +57,4 @@ def test_the_release_template_deploys_the_zip_as_it_is(tmp_path: Path) -> None:
     assert "Metadata" not in function, "nothing left to build"
     application = parsed["Metadata"]["AWS::ServerlessRepo::Application"]
     assert application["HomePageUrl"] == application["SourceCodeUrl"] == "https://example.com/source"
-    assert text.replace("cognito-resource-server-1.0.0.zip", "function/") != (ROOT / "template.yaml").read_text()
+    assert "is a valid SAM Template" in sam("validate", "--lint", "-t", path.name, cwd=tmp_path).stdout
