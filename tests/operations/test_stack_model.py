@@ -92,6 +92,7 @@ class StackLives(RuleBasedStateMachine):
         self.stack: Stack | None = None
         self.replacement_rollback = ReplacementRollback.UPDATE_BACK
         self.persistent = False  # a fault that outlasts every retry is queued
+        self.fault_armed = False  # a fault waits for the next stack operation
 
     @initialize(sequence=st.sampled_from(list(ReplacementRollback)))
     def choose_how_cloudformation_rolls_back_a_replacement(self, sequence: ReplacementRollback) -> None:
@@ -124,6 +125,7 @@ class StackLives(RuleBasedStateMachine):
             self.stack.create(template)
         else:
             self.stack.update(template)
+        self.operation_over()
         self.adopted_when_declared()
 
     def adopted_when_declared(self) -> None:
@@ -138,6 +140,7 @@ class StackLives(RuleBasedStateMachine):
     def delete_stack(self) -> None:
         assert self.stack is not None
         self.stack.delete()
+        self.operation_over()
 
     def phase_begins(self, status: str) -> None:
         # A fault that outlasts every retry fails a request going forward, which is what it is
@@ -147,8 +150,13 @@ class StackLives(RuleBasedStateMachine):
             self.persistent = False
 
     def nothing_queued(self) -> bool:
-        """One fault at a time: several queued for one call could outlast its retries together."""
-        return FAULTS.pending() == 0
+        """One fault per stack operation: several queued for one call could outlast its retries together."""
+        return not self.fault_armed
+
+    def operation_over(self) -> None:
+        # A fault the operation did not meet goes, so that each waits only for the next operation.
+        FAULTS.clear()
+        self.fault_armed = self.persistent = False
 
     @precondition(nothing_queued)
     @rule(
@@ -160,6 +168,7 @@ class StackLives(RuleBasedStateMachine):
     )
     def cognito_misbehaves(self, operation: str, fault: tuple[str, int], times: int) -> None:
         code, status = fault
+        self.fault_armed = True
         if code == "lost answer":
             FAULTS.hold(operation, 0.7, times=times, act_first=True)
         elif code == "slow":
@@ -171,12 +180,13 @@ class StackLives(RuleBasedStateMachine):
     @rule(operation=st.sampled_from(["CreateResourceServer", "UpdateResourceServer"]))
     def cognito_fails_every_attempt_of_the_next_write(self, operation: str) -> None:
         FAULTS.fail(operation, "InternalErrorException", times=3, status=500)
-        self.persistent = True
+        self.fault_armed = self.persistent = True
 
     @precondition(nothing_queued)
     @rule(operation=st.sampled_from(["PutItem", "UpdateItem"]))
     def answer_store_is_slow(self, operation: str) -> None:
         FAULTS.hold(operation, 1.2)  # past the store's 1 s read timeout
+        self.fault_armed = True
 
     @invariant()
     def stack_is_complete(self) -> None:
