@@ -104,6 +104,20 @@ class StackLives(RuleBasedStateMachine):
         # Two resources adopting one server would both own it: a template error no request can see.
         servers = [(server["pool"], server["identifier"]) for server in declared.values()]
         assume(not any(s["adopt"] and servers.count(k) > 1 for s, k in zip(declared.values(), servers, strict=True)))
+        # Nor may a resource adopt a server another logical id of the stack holds now: without
+        # DeletionPolicy Retain on that one, its cleanup Delete deletes the server (README, "Migrating").
+        held_by = {} if self.stack is None or self.stack.status in GONE else self.stack.declared()
+        assume(
+            not any(
+                server["adopt"]
+                and any(
+                    other != logical_id
+                    and (p["UserPoolId"], p["Identifier"]) == (self.pools[server["pool"]], server["identifier"])
+                    for other, p in held_by.items()
+                )
+                for logical_id, server in declared.items()
+            )
+        )
         template: Template = {
             logical_id: Custom(
                 events.properties(
