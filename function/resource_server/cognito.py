@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +91,8 @@ class Cognito:
         self._retries.in_doubt = False
         self.server_named = server.id
         try:
-            response = self._client.create_resource_server(**_request(server))
+            with self._retries.settling():
+                response = self._client.create_resource_server(**_request(server))
         except ClientError as error:
             if "already exists" not in _message(error):
                 raise self._create_failure(server, error) from error
@@ -127,27 +127,21 @@ class Cognito:
         return held is not None and held.holds_same_state(server)
 
     def remove_if_landed(self, server: ResourceServer) -> bool:
-        """After a create in doubt that nothing else will name: watch for the server a while, as an
-        attempt the client gave up on may still land, and delete it whenever it holds exactly what
-        was sent. create() has seen the Identifier free before, so what holds that state is ours.
-        True when it is absent at the end; False if someone else's holds the identifier."""
-        # An attempt given up on has had its read timeout to land; give it as long again.
-        until = min(time.monotonic() + 2 * self._read_timeout_s, self._retries.deadline() - self._retries.attempt_s)
-        while True:
-            try:
-                held = self.describe(server.id)
-                if held is not None and not held.holds_same_state(server):
-                    return False
-                if held is not None:
-                    self.delete(server.id)
-                    logger.info("Removed the server a create in doubt made", extra={"server": str(server.id)})
-            except RequestFailed:
+        """After a create in doubt that nothing else will name, and whose lost attempts have been
+        waited out: delete the server if it landed, holding exactly what was sent. create() saw
+        the Identifier free before, so what holds that state is ours. True when it is absent at
+        the end; False if someone else's holds the Identifier, or Cognito can't say."""
+        try:
+            held = self.describe(server.id)
+            if held is not None and not held.holds_same_state(server):
                 return False
-            pause = min(1.0, self._read_timeout_s / 2)
-            if time.monotonic() + pause > until:
-                self.server_named = None
-                return True
-            time.sleep(pause)
+            if held is not None:
+                self.delete(server.id)
+                logger.info("Removed the server a create in doubt made", extra={"server": str(server.id)})
+        except RequestFailed:
+            return False
+        self.server_named = None
+        return True
 
     def adopt(self, server: ResourceServer, held: ResourceServer) -> None:
         """Take over a server that holds `held`: from here on every answer names it, so that a
@@ -175,7 +169,8 @@ class Cognito:
     def update(self, server: ResourceServer) -> None:
         # UpdateResourceServer resets whatever is left out, so send the whole state.
         try:
-            response = self._client.update_resource_server(**_request(server))
+            with self._retries.settling():
+                response = self._client.update_resource_server(**_request(server))
         except (ClientError, BotoCoreError, OutOfTime) as error:
             raise self._failure("UpdateResourceServer", server.id, error) from error
         _log_call("UpdateResourceServer", server.id, response)
@@ -195,7 +190,8 @@ class Cognito:
 
     def delete(self, server_id: ServerId) -> bool:
         """Delete the server; False when it or its pool was already gone."""
-        response = self._unless_gone("DeleteResourceServer", server_id, self._client.delete_resource_server)
+        with self._retries.settling():
+            response = self._unless_gone("DeleteResourceServer", server_id, self._client.delete_resource_server)
         if response is None:
             return False
         _log_call("DeleteResourceServer", server_id, response)

@@ -8,14 +8,18 @@ answered for by the request that made it, never left to crhelper's timer.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, cast
 
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.retries import standard
+
+logger = logging.getLogger(__name__)
 
 ANSWER_RESERVE_S = 2.0
 # One DynamoDB attempt: replay.py's client connects within 1 s and reads within 1 s.
@@ -83,6 +87,8 @@ class RetryPolicy:
         self.never_retried = never_retried
         self.pace_throttling = pace_throttling
         self.in_doubt = False  # True once an attempt was sent and its outcome is unknown
+        self.lost_until = 0.0  # when every attempt whose answer was lost has had time to land
+        self._sent_at = 0.0
         self._client: Any = None
         self._standard: Any = None
 
@@ -111,6 +117,9 @@ class RetryPolicy:
         that standard mode, answering after this, would take."""
         status = response[0].status_code if response is not None else None
         code = response[1].get("Error", {}).get("Code") if response is not None else None
+        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+            # Sent, unanswered, and still able to act: give it as long again as an attempt takes.
+            self.lost_until = max(self.lost_until, self._sent_at + 2 * self.attempt_s)
         if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError) or (status or 0) >= 500:
             self.in_doubt = True  # sent, and the service may have acted on it
         if caught_exception is None and status is not None and status < 300:
@@ -132,8 +141,25 @@ class RetryPolicy:
         return delay
 
     def before_send(self, **_: Any) -> None:
-        if time.monotonic() + self.attempt_s > self.deadline():
+        now = time.monotonic()
+        if now + self.attempt_s > self.deadline():
             raise OutOfTime
+        self._sent_at = now
+
+    @contextmanager
+    def settling(self) -> Iterator[None]:
+        """Around a write: its attempts whose answers were lost may still act, seconds later.
+        Wait them out before the request goes on, so that nothing it sent acts after its
+        answer, when a rollback may already have undone what the write did."""
+        self.lost_until = 0.0
+        try:
+            yield
+        finally:
+            # Short of the deadline by an attempt, so that a look at what landed still fits.
+            wait = min(self.lost_until, self.deadline() - self.attempt_s) - time.monotonic()
+            if wait > 0:
+                logger.info("Waiting out attempts whose answers were lost", extra={"seconds": round(wait, 2)})
+                time.sleep(wait)
 
     def _stop(self, response: Any, attempts: int, caught_exception: Exception | None, operation: Any) -> NoReturn:
         """Raise what botocore would have raised had it stopped here itself."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -177,3 +178,19 @@ def test_a_lost_write_of_the_in_progress_record_is_not_mistaken_for_another_deli
 
     assert status == "CREATE_COMPLETE"
     assert API in held(cognito_idp, pool)
+
+
+def test_a_create_attempt_that_acts_late_cannot_bring_back_what_the_rollback_deleted(
+    provider: Provider, cognito_idp: Any, pool: str
+) -> None:
+    # Both first attempts outlast the client's 0.5 s and act 0.7 s after they were sent, the second
+    # after the third has succeeded. Found by the stateful model: answered at once, the stack rolled
+    # back, and the late attempt made the server again, which nothing then deleted.
+    FAULTS.hold("CreateResourceServer", 0.7, times=2)
+    stack = Stack(provider.send)
+
+    status = stack.create({"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True)})
+    time.sleep(1.0)  # any attempt still held has acted by now
+
+    assert status == "ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == {}
