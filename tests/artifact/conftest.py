@@ -6,30 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.emulator import IDEMPOTENCY_TABLE, CognitoEmulator, running_emulator
+from tests.support.emulator import IDEMPOTENCY_TABLE, CognitoEmulator
 from tests.support.lambda_service import LambdaInstance
 from tests.support.receiver import Receiver
 
 # The oldest SDK the function supports, and the newest it is tested with (tests/locks/sdk-*.in).
 SDKS = ("oldest", "newest")
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[CognitoEmulator]:
-    with running_emulator() as emulator:
-        emulator.create_idempotency_table()
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def pool(emulator: CognitoEmulator) -> str:
-    return emulator.create_user_pool("artifact")
 
 
 @pytest.fixture(params=SDKS, ids=[f"sdk-{sdk}" for sdk in SDKS])

@@ -7,22 +7,14 @@ client gives up after half a second rather than five, to keep lost answers cheap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
 from tests.support import in_process
-from tests.support.emulator import IDEMPOTENCY_TABLE, REGION, CognitoEmulator, running_emulator
+from tests.support.emulator import IDEMPOTENCY_TABLE, REGION, CognitoEmulator
 from tests.support.in_process import Provider
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[CognitoEmulator]:
-    with running_emulator() as emulator:
-        emulator.create_idempotency_table()
-        yield emulator
 
 
 @pytest.fixture
@@ -45,8 +37,3 @@ def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Prov
 def cognito_idp(provider: Provider) -> Any:
     """A client of the same Cognito, for the test's own reads and for other parties' servers."""
     return boto3.client("cognito-idp")
-
-
-@pytest.fixture
-def pool(emulator: CognitoEmulator) -> str:
-    return emulator.create_user_pool("operations")

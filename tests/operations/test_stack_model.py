@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 )
 
 from tests.support import events
-from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack, Template
+from tests.support.cloudformation import Custom, ReplacementRollback, Send, Sibling, Stack, Template
 from tests.support.emulator import FAULTS, CognitoEmulator
 from tests.support.in_process import Provider
 
@@ -78,10 +78,10 @@ def state(server: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 class StackLives(RuleBasedStateMachine):
-    def __init__(self, provider: Provider, emulator: CognitoEmulator) -> None:
+    def __init__(self, send: Send, emulator: CognitoEmulator) -> None:
         super().__init__()
         FAULTS.reset()
-        self.provider = provider
+        self.send = send  # the function, as a stack reaches it
         self.cognito = emulator.client()
         self.pools = (emulator.create_user_pool("model-a"), emulator.create_user_pool("model-b"))
         scopes = [{"ScopeName": n, "ScopeDescription": d} for n, d in FOREIGN["scopes"]]
@@ -135,7 +135,7 @@ class StackLives(RuleBasedStateMachine):
             items.insert(min(sibling_at, len(items)), ("Client", Sibling(fails=True)))
             template = dict(items)
         if self.stack is None or self.stack.status in GONE:
-            self.stack = Stack(self.provider.send, self.replacement_rollback, self.phase_begins)
+            self.stack = Stack(self.send, self.replacement_rollback, self.phase_begins)
             self.stack.create(template)
         else:
             self.stack.update(template)
@@ -238,4 +238,4 @@ class StackLives(RuleBasedStateMachine):
 def test_every_stack_life_ends_complete_with_cognito_as_declared_and_the_foreign_server_untouched(
     provider: Provider, emulator: CognitoEmulator
 ) -> None:
-    run_state_machine_as_test(lambda: StackLives(provider, emulator), settings=SETTINGS)
+    run_state_machine_as_test(lambda: StackLives(provider.send, emulator), settings=SETTINGS)

@@ -24,10 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from tests.support import events
-from tests.support.emulator import PLACEHOLDER_TEMPLATE, REGION, set_stack_status
+from tests.support.emulator import new_stack, set_stack_status
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -94,10 +92,7 @@ class Stack:
         self._send = send
         self._on_status = on_status  # told of each phase as it begins
         self.replacement_rollback = replacement_rollback
-        name = f"model-{uuid.uuid4().hex[:12]}"
-        self.stack_id: str = boto3.client("cloudformation", region_name=REGION).create_stack(
-            StackName=name, TemplateBody=PLACEHOLDER_TEMPLATE
-        )["StackId"]
+        self.stack_id = new_stack(f"model-{uuid.uuid4().hex[:12]}")
         self.template: Template = {}  # what the stack holds once its operation is over
         self.physical_ids: dict[str, str] = {}
         self.requests: list[Request] = []

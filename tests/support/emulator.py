@@ -291,9 +291,7 @@ class CognitoEmulator:
         backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
         if stack_id in backend.stacks:
             return
-        name = stack_id.split("/")[1]
-        created = self.client("cloudformation").create_stack(StackName=name, TemplateBody=PLACEHOLDER_TEMPLATE)
-        stack = backend.stacks.pop(created["StackId"])
+        stack = backend.stacks.pop(new_stack(stack_id.split("/")[1]))
         stack.stack_id = stack_id
         backend.stacks[stack_id] = stack
 
@@ -316,6 +314,12 @@ class CognitoEmulator:
         """What Cognito holds in a pool, by Identifier."""
         listed = self.client().list_resource_servers(UserPoolId=user_pool_id, MaxResults=50)["ResourceServers"]
         return {server["Identifier"]: server for server in listed}
+
+
+def new_stack(name: str) -> str:
+    """A stack in moto's CloudFormation, made in this process: its StackId."""
+    backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return str(backend.create_stack(name=name, template=PLACEHOLDER_TEMPLATE, parameters={}).stack_id)
 
 
 def set_stack_status(stack_id: str, status: str) -> None:
