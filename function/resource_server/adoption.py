@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .contract import ResourceServer, Scope, ServerId
-from .deadline import Budget, RetryPolicy
+from .deadline import Budget, RetryPolicy, bounded_client
 from .failure import RequestFailed
 
 logger = logging.getLogger(__name__)
@@ -112,11 +110,8 @@ class Adoptions:
     def _connect(self) -> Any:
         # Made on first use: only resources with AdoptExisting ever reach here.
         if self._client is None:
-            config = Config(
-                retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S
-            )
-            self._client = boto3.client("dynamodb", config=config)
-            RetryPolicy(self._budget.calls_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S).attach(self._client)
+            retries = RetryPolicy(self._budget.calls_end)
+            self._client = bounded_client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         return self._client
 
 

@@ -96,10 +96,9 @@ class Responder(CfnResource):
         self._answer_lock = threading.Lock()
         self._committed: Answer | None = None  # the one answer this request gets, once chosen
         self._worked_out: Answer | None = None
-        self.sent: dict[str, Any] | None = None  # the body delivered, once sent
 
     def __call__(self, event: Any, context: Any) -> None:
-        self._committed, self._worked_out, self.sent = None, None, None
+        self._committed, self._worked_out = None, None
         if not can_answer(event):
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
@@ -228,8 +227,7 @@ class Responder(CfnResource):
                 "Data": {},
             }
             payload = _encode(body)
-        self.sent = json.loads(payload)
-        self._deliver(self._event["ResponseURL"], payload, {"answer": self.sent, "bytes": len(payload)})
+        self._deliver(self._event["ResponseURL"], payload, {"answer": json.loads(payload), "bytes": len(payload)})
 
     def _deliver(self, url: str, payload: bytes, logged: dict[str, Any]) -> None:
         # Flaw: crhelper retries its PUT forever, and counts any HTTP status, 403 and 500 included,

@@ -65,8 +65,7 @@ class Cognito:
         budget = budget or Budget()
         config: Any = client.meta.config  # botocore-stubs leave out the timeouts Config resolves
         self._read_timeout_s = float(config.read_timeout)
-        attempt_s = float(config.connect_timeout) + self._read_timeout_s
-        self._retries = RetryPolicy(budget.calls_end, attempt_s, NEVER_RETRIED, pace_throttling=True)
+        self._retries = RetryPolicy(budget.calls_end, NEVER_RETRIED, pace_throttling=True)
         self._retries.attach(client)
         # The server every answer to a Create must name: one this request made, or one whose
         # CreateResourceServer was sent and may have landed.

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, cast
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.retries import standard
 
@@ -48,6 +50,15 @@ class OutOfTime(Exception):
     """No attempt may start that could outlive the time left for it."""
 
 
+def bounded_client(service: str, retries: RetryPolicy, connect_timeout_s: float, read_timeout_s: float) -> Any:
+    """A client of boto3's default session, in standard retry mode, whose calls `retries` bounds.
+    The default session's, as a session of its own loads botocore's data again (`make bench`)."""
+    config = Config(retries={"mode": "standard"}, connect_timeout=connect_timeout_s, read_timeout=read_timeout_s)
+    client = boto3.client(cast("Any", service), config=config)  # boto3-stubs type each service's own name
+    retries.attach(client)
+    return client
+
+
 class RetryPolicy:
     """botocore's standard retry mode, bounded by a deadline, changed in one place.
 
@@ -78,12 +89,11 @@ class RetryPolicy:
     def __init__(
         self,
         deadline: Callable[[], float],
-        attempt_s: float,
         never_retried: frozenset[str] = frozenset(),
         pace_throttling: bool = False,
     ) -> None:
         self.deadline = deadline
-        self.attempt_s = attempt_s  # the longest one attempt can take: connect and read timeouts
+        self.attempt_s = math.inf  # the longest one attempt can take: the client's connect and read timeouts
         self.never_retried = never_retried
         self.pace_throttling = pace_throttling
         self.in_doubt = False  # True once an attempt was sent and its outcome is unknown
@@ -94,7 +104,9 @@ class RetryPolicy:
 
     def attach(self, client: Any) -> None:
         self._client = client
-        max_attempts = client.meta.config.retries.get("total_max_attempts", standard.DEFAULT_MAX_ATTEMPTS)
+        config = client.meta.config
+        self.attempt_s = float(config.connect_timeout) + float(config.read_timeout)
+        max_attempts = config.retries.get("total_max_attempts", standard.DEFAULT_MAX_ATTEMPTS)
         self._standard = standard.RetryPolicy(
             retry_checker=standard.StandardRetryConditions(max_attempts=max_attempts),
             retry_backoff=standard.ExponentialBackoff(),
@@ -117,10 +129,11 @@ class RetryPolicy:
         that standard mode, answering after this, would take."""
         status = response[0].status_code if response is not None else None
         code = response[1].get("Error", {}).get("Code") if response is not None else None
-        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+        lost = isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError)
+        if lost:
             # Sent, unanswered, and still able to act: give it as long again as an attempt takes.
             self.lost_until = max(self.lost_until, self._sent_at + 2 * self.attempt_s)
-        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError) or (status or 0) >= 500:
+        if lost or (status or 0) >= 500:
             self.in_doubt = True  # sent, and the service may have acted on it
         if caught_exception is None and status is not None and status < 300:
             return None

@@ -15,11 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from .answer import Answer
-from .deadline import Budget, RetryPolicy
+from .deadline import Budget, RetryPolicy, bounded_client
 from .failure import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
@@ -40,7 +37,7 @@ class Replay:
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
         # Saving the answer must end in time for its PUT, however slow DynamoDB is.
-        self._retries = RetryPolicy(self._budget.store_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S)
+        self._retries = RetryPolicy(self._budget.store_end)
 
     @classmethod
     def from_environment(cls, budget: Budget) -> Replay:
@@ -89,9 +86,7 @@ class Replay:
 
         assert self.table_name is not None
         # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
-        config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
-        client = boto3.client("dynamodb", config=config)
-        self._retries.attach(client)
+        client = bounded_client("dynamodb", self._retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S

@@ -20,11 +20,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .deadline import Budget, RetryPolicy
+from .deadline import Budget, RetryPolicy, bounded_client
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +104,6 @@ class Stack:
     def _connect(self) -> Any:
         # Made on first use: most requests never read the stack, and a client costs cold start.
         if self._client is None:
-            config = Config(
-                retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S
-            )
-            self._client = boto3.client("cloudformation", config=config)
-            RetryPolicy(self._budget.calls_end, CONNECT_TIMEOUT_S + READ_TIMEOUT_S).attach(self._client)
+            retries = RetryPolicy(self._budget.calls_end)
+            self._client = bounded_client("cloudformation", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         return self._client

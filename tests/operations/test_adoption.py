@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
@@ -10,7 +12,7 @@ import pytest
 from resource_server.replay import Replay
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, in_process
-from tests.support.cloudformation import Custom, Sibling, Stack
+from tests.support.cloudformation import Custom, Send, Sibling, Stack
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Provider
 
@@ -21,6 +23,17 @@ def existing_server(cognito_idp: Any, pool: str) -> None:
     """A server made outside any stack, say by hand or by AWS::Cognito::UserPoolResourceServer."""
     scopes = [{"ScopeName": n, "ScopeDescription": d} for n, d in HAND_MADE["scopes"]]
     cognito_idp.create_resource_server(UserPoolId=pool, Identifier=API, Name=HAND_MADE["name"], Scopes=scopes)
+
+
+def before_each_delete(send: Send, happens: Callable[[], object]) -> Send:
+    """`send`, with something that happens in the world just before each Delete reaches the provider."""
+
+    def sending(event: dict[str, Any]) -> dict[str, Any]:
+        if event["RequestType"] == "Delete":
+            happens()
+        return send(event)
+
+    return sending
 
 
 def adopting(pool: str, **state: Any) -> dict[str, Any]:
@@ -107,12 +120,10 @@ def test_a_delete_stack_after_a_failed_rollback_still_gives_the_adopted_server_b
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
 
-    def cognito_fails_the_rollback(event: dict[str, Any]) -> dict[str, Any]:
-        if event["RequestType"] == "Delete":
-            FAULTS.fail("UpdateResourceServer", "InternalErrorException", times=3, status=500)
-        return provider.send(event)
-
-    stack = Stack(cognito_fails_the_rollback)
+    cognito_fails_the_rollback = partial(
+        FAULTS.fail, "UpdateResourceServer", "InternalErrorException", times=3, status=500
+    )
+    stack = Stack(before_each_delete(provider.send, cognito_fails_the_rollback))
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_FAILED"
     FAULTS.reset()
 
@@ -224,12 +235,8 @@ def test_an_adopted_server_deleted_during_the_failed_deployment_is_made_again_as
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
 
-    def someone_deletes_it_first(event: dict[str, Any]) -> dict[str, Any]:
-        if event["RequestType"] == "Delete":
-            cognito_idp.delete_resource_server(UserPoolId=pool, Identifier=API)
-        return provider.send(event)
-
-    stack = Stack(someone_deletes_it_first)
+    someone_deletes_it = partial(cognito_idp.delete_resource_server, UserPoolId=pool, Identifier=API)
+    stack = Stack(before_each_delete(provider.send, someone_deletes_it))
 
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"
     assert held(cognito_idp, pool) == before
@@ -240,11 +247,6 @@ def test_giving_back_a_server_whose_pool_is_gone_completes_the_rollback(
 ) -> None:
     existing_server(cognito_idp, pool)
 
-    def the_pool_goes_first(event: dict[str, Any]) -> dict[str, Any]:
-        if event["RequestType"] == "Delete":
-            cognito_idp.delete_user_pool(UserPoolId=pool)
-        return provider.send(event)
-
-    stack = Stack(the_pool_goes_first)
+    stack = Stack(before_each_delete(provider.send, partial(cognito_idp.delete_user_pool, UserPoolId=pool)))
 
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"
