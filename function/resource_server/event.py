@@ -1,4 +1,5 @@
-"""1. The event: what CloudFormation sends, read into a typed Request.
+"""1. The event: what CloudFormation sends, read into a typed Request. Standard library only,
+so that a provider that failed to start can still read enough of it to answer.
 
 Powertools' CloudFormationCustomResourceEvent would do this too, but importing its
 data_classes package adds ~13% to cold start (see `make bench`); the tests check
@@ -7,10 +8,14 @@ every event in events/ against Powertools' pydantic models instead.
 
 from __future__ import annotations
 
+import calendar
 import json
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
+from urllib.parse import parse_qs, urlsplit
 
 RequestType = Literal["Create", "Update", "Delete"]
 REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
@@ -23,6 +28,14 @@ MAX_RESPONSE_URL = 8192
 # crhelper's own polling keys. CloudFormation never sends them; crhelper would answer an event
 # holding them SUCCESS, with whatever physical id and Data it names, without our code running.
 CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
+# How long CloudFormation waits for an answer when the resource sets no ServiceTimeout.
+DEFAULT_SERVICE_TIMEOUT_S = 3600
+# The physical id of a Create that made nothing. No "|", so it never parses as {pool}|{identifier};
+# it names the request, so that the rollback Delete can tell which Create it undoes.
+FAILED_CREATE_MARKER = "NotCreated"
+_PLAIN = re.compile(r"[^\w-]", re.ASCII)  # what a marker keeps of the ids it names
+# A pre-signed URL lasts this long; CloudFormation's last 2 hours (X-Amz-Expires=7200).
+URL_LIFETIME_S = 7200
 
 
 @dataclass(frozen=True)
@@ -30,11 +43,20 @@ class Request:
     """What the plan reads. The rest of the envelope is crhelper's, for the answer."""
 
     request_type: RequestType
-    physical_resource_id: str  # "" on Create
+    physical_resource_id: str  # "" on Create, whatever the event says
     properties: object  # as sent: the contract judges its shape
+    old_properties: object  # on Update: the properties before it
     stack_id: str
     logical_resource_id: str
     request_id: str
+    # When CloudFormation signed the ResponseURL, in seconds since the epoch: the order in which it
+    # sent requests, on its own clock. None when the URL does not say (a hand-made event).
+    issued_at: float | None = None
+    service_timeout_s: float = DEFAULT_SERVICE_TIMEOUT_S
+
+    @property
+    def marker(self) -> str:
+        return marker(self.logical_resource_id, self.request_id)
 
 
 def can_answer(event: object) -> bool:
@@ -66,14 +88,65 @@ def envelope_problem(event: Mapping[str, object]) -> str | None:
 
 def read(event: Mapping[str, object]) -> Request:
     """The request in an event that envelope_problem() has passed."""
+    request_type = cast("RequestType", event["RequestType"])
+    properties = event.get("ResourceProperties")
     return Request(
-        request_type=cast("RequestType", event["RequestType"]),
-        physical_resource_id=physical_id_of(event),
-        properties=event.get("ResourceProperties"),
+        request_type=request_type,
+        physical_resource_id=physical_id_of(event) if request_type != "Create" else "",
+        properties=properties,
+        old_properties=event.get("OldResourceProperties"),
         stack_id=str(event["StackId"]),
         logical_resource_id=str(event["LogicalResourceId"]),
         request_id=str(event["RequestId"]),
+        issued_at=issued_at(event.get("ResponseURL")),
+        service_timeout_s=service_timeout_s(properties),
     )
+
+
+def issued_at(url: object) -> float | None:
+    """When a pre-signed URL was signed: X-Amz-Date in SigV4, or Expires less its lifetime in the
+    older form. CloudFormation signs each request's URL as it sends the request."""
+    if not isinstance(url, str):
+        return None
+    query = parse_qs(urlsplit(url).query)
+    try:
+        if signed := query.get("X-Amz-Date"):
+            return float(calendar.timegm(time.strptime(signed[0], "%Y%m%dT%H%M%SZ")))
+        if expires := query.get("Expires"):
+            return float(expires[0]) - URL_LIFETIME_S
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def service_timeout_s(properties: object) -> float:
+    """How long CloudFormation waits for this answer: the resource's ServiceTimeout, 1-3600 s."""
+    value = properties.get("ServiceTimeout") if isinstance(properties, Mapping) else None
+    try:
+        seconds = float(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except ValueError:
+        seconds = None
+    if seconds is None or not 1 <= seconds <= DEFAULT_SERVICE_TIMEOUT_S:
+        return DEFAULT_SERVICE_TIMEOUT_S
+    return seconds
+
+
+def marker(logical_resource_id: str, request_id: str) -> str:
+    logical_id, request = (_PLAIN.sub("", value)[:128] for value in (logical_resource_id, request_id))
+    return f"{FAILED_CREATE_MARKER}_{logical_id or 'Resource'}_{request or 'unknown'}"
+
+
+def is_marker(physical_id: str) -> bool:
+    """Whether a physical id is the marker of a Create of ours that answered FAILED."""
+    return physical_id.startswith(f"{FAILED_CREATE_MARKER}_")
+
+
+def fallback_physical_id(event: Mapping[str, object]) -> str:
+    """The id of an answer that has no other: Update and Delete keep the event's own; a Create
+    gets a marker, never the event's id, which CloudFormation does not send and a caller may."""
+    if event.get("RequestType") != "Create" and (physical_id := physical_id_of(event)):
+        return physical_id
+    return marker(str(event.get("LogicalResourceId") or ""), str(event.get("RequestId") or ""))
 
 
 def correlation_keys(event: object) -> dict[str, str]:

@@ -1,239 +1,623 @@
-"""3. The plan: what a request means for Cognito, decided before any call, then carried out."""
+"""3. The plan: what a request means for Cognito, decided from the request alone, then carried
+out after asking the ledger whose server it is (ownership.py) and Cognito what it holds.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-from . import contract
-from .adoption import Adoptions, Key
-from .cognito import AlreadyExists, Cognito
+from . import contract, outputs
+from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
 from .contract import ResourceServer, ServerId
-from .event import Request
+from .delivery import Answer
+from .event import Request, is_marker, marker
 from .failure import RequestFailed
+from .ownership import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
 from .stack import UPDATE_ROLLBACK, Stack, StatusUnknown
 
 logger = logging.getLogger(__name__)
+
+# How often a request reads the record again after another request wrote it first.
+CONTENDED_TRIES = 5
+# X-Amz-Date counts whole seconds: an operation's own requests may be signed before its start event.
+CLOCK_SLACK_S = 1.0
 
 
 @dataclass(frozen=True)
 class Create:
     server: ResourceServer
-    adoption: Key | None  # with AdoptExisting "true": where an adopted server's prior state is kept
-    request_id: str
+    adopt: bool  # AdoptExisting "true": take over a server that already holds the Identifier
 
 
 @dataclass(frozen=True)
-class UpdateInPlace:
-    server: ResourceServer
-
-
-@dataclass(frozen=True)
-class Replace:
-    """A new UserPoolId or Identifier: make the new server, and leave the old one to
-    CloudFormation's cleanup Delete, which names the old physical id."""
+class Update:
+    """Name and Scopes change in place; a new UserPoolId or Identifier is a replacement, whose old
+    server CloudFormation's cleanup deletes by its old physical id."""
 
     server: ResourceServer
-    old_physical_id: str
-    stack_id: str  # whose status tells a rollback from a refusal, should the Identifier be taken
+    current: ServerId  # the server the event's physical id names
+    orphan: ServerId | None  # a server the old properties name but the physical id does not
 
 
 @dataclass(frozen=True)
 class Delete:
     server_id: ServerId
-    adoption: Key | None  # with AdoptExisting "true": where a prior state may be kept
+    adopt: bool
 
 
 @dataclass(frozen=True)
-class LeaveAlone:
-    """A physical id this provider did not make, such as the marker of a Create that failed."""
+class Undo:
+    """A Delete whose physical id names no server: our marker, when the Create answered FAILED, or
+    an id CloudFormation made up, when it cancelled the Create. What that Create made or adopted,
+    if anything, is found through the properties and the ledger."""
 
-    physical_id: str
+    server_id: ServerId | None
+    marker: str | None  # our marker, naming the Create it undoes; None for an id CloudFormation made up
 
 
-Step = Create | UpdateInPlace | Replace | Delete | LeaveAlone
+Step = Create | Update | Delete | Undo
 
 
 @dataclass(frozen=True)
 class Services:
-    """What a plan is carried out with: the modules that talk to AWS."""
+    """What a plan is carried out with: the modules that talk to AWS, and the operator's choices."""
 
     cognito: Cognito
+    ledger: Ledger
     stack: Stack
-    adoptions: Adoptions
+    allow_adoption: bool = True
 
 
-@dataclass(frozen=True)
-class Outcome:
-    physical_id: str
-    server: ResourceServer | None  # what Cognito now holds, when the resource still exists
+@dataclass
+class Progress:
+    """One request's progress, for the answer. `names` is the server a FAILED Create must name, so
+    that the rollback Delete finds it: one it adopted, or one whose create may have landed."""
+
+    names: ServerId | None = None
+    answer: Answer | None = None  # once worked out
+
+
+@dataclass
+class _Work:
+    request: Request
+    services: Services
+    progress: Progress
+    owner: Owner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.owner = Owner(self.request.stack_id, self.request.logical_resource_id)
 
 
 def decide(request: Request) -> Step:
     if request.request_type == "Delete":
         # Properties are not judged: a stack must stay deletable even if they are now invalid.
-        server_id = ServerId.parse(request.physical_resource_id)
-        if server_id is None:
-            return LeaveAlone(request.physical_resource_id)
-        return Delete(server_id, _adoption_key(request, server_id))
+        adopt = contract.adopts_existing(request.properties)
+        if (server_id := ServerId.parse(request.physical_resource_id)) is not None:
+            return Delete(server_id, adopt)
+        physical_id = request.physical_resource_id
+        return Undo(_named_server(request.properties), physical_id if is_marker(physical_id) else None)
     server = contract.parse(request.properties)
     if request.request_type == "Create":
-        return Create(server, _adoption_key(request, server.id), request.request_id)
-    # The physical id changes exactly when a replacement is needed.
-    if str(server.id) == request.physical_resource_id:
-        return UpdateInPlace(server)
-    return Replace(server, request.physical_resource_id, request.stack_id)
-
-
-def _adoption_key(request: Request, server_id: ServerId) -> Key | None:
-    if not contract.adopts_existing(request.properties):
-        return None
-    return Key(request.stack_id, request.logical_resource_id, server_id)
-
-
-def carry_out(step: Step, services: Services) -> Outcome:
-    cognito, stack, adoptions = services.cognito, services.stack, services.adoptions
-    match step:
-        case Create(server, key, request_id):
-            if key is None:
-                _create(server, cognito)
-            else:
-                _create_or_adopt(server, key, request_id, services)
-            return Outcome(str(server.id), server)
-        case Replace(server, _, stack_id):
-            try:
-                _create_replacement(server, cognito)
-            except AlreadyExists as taken:
-                # A replacement never adopts: the Identifier is someone else's, or this resource's own.
-                _restore_if_rolling_back(taken, stack, stack_id)
-                _update_in_place(server, cognito)
-            return Outcome(str(server.id), server)
-        case UpdateInPlace(server):
-            _update_in_place(server, cognito)
-            return Outcome(str(server.id), server)
-        case Delete(server_id, key):
-            if key is not None and _give_back_if_adoption_failed(key, services):
-                return Outcome(str(server_id), None)
-            if not cognito.delete(server_id):
-                logger.info("Resource server or its user pool was already gone", extra={"server": str(server_id)})
-            if key is not None:
-                _forget(key, adoptions)
-            return Outcome(str(server_id), None)
-        case LeaveAlone(physical_id):
-            logger.info("Physical id names no resource server of ours; nothing to delete")
-            return Outcome(physical_id, None)
-
-
-def _create(server: ResourceServer, cognito: Cognito) -> None:
-    try:
-        cognito.create(server)
-    except AlreadyExists as taken:
+        return Create(server, contract.adopts_existing(request.properties))
+    current = ServerId.parse(request.physical_resource_id)
+    if current is None:
         raise RequestFailed(
-            f'{taken.reason}. Set AdoptExisting to "true" to take it over, or delete it, or choose another Identifier'
-        ) from taken
-
-
-def _create_or_adopt(server: ResourceServer, key: Key, request_id: str, services: Services) -> None:
-    """AdoptExisting "true": create the server, or take over the one that holds its Identifier,
-    after recording what it held, so that a rollback can give it back as it was."""
-    cognito, stack, adoptions = services.cognito, services.stack, services.adoptions
-    if not adoptions.available:
-        raise RequestFailed(
-            "AdoptExisting needs the provider's table, to keep what an adopted server held; this "
-            "function has none (IDEMPOTENCY_TABLE is empty, as under sam local invoke)"
+            "This resource's physical id names no resource server, so there is nothing to update: "
+            "its Create failed; remove the resource and add it again"
         )
-    held = cognito.describe(server.id)
+    orphan = _named_server(request.old_properties)
+    return Update(server, current, orphan if orphan not in (None, current, server.id) else None)
+
+
+def carry_out(step: Step, request: Request, services: Services, progress: Progress) -> Answer:
+    work = _Work(request, services, progress)
+    for _ in range(CONTENDED_TRIES):
+        try:
+            return _carry_out(step, work)
+        except Contended:
+            logger.info("Another request wrote the server's record first; reading it again")
+    raise RequestFailed("Other requests kept changing this server's record; retry")
+
+
+def _carry_out(step: Step, work: _Work) -> Answer:
+    match step:
+        case Create(server, adopt):
+            return _create(server, adopt, work)
+        case Update(server, current, orphan):
+            if orphan is not None:
+                _remove_orphan(orphan, work)
+            if server.id == current:
+                return _update_in_place(server, work)
+            return _replace(server, current, work)
+        case Delete(server_id, adopt):
+            _delete(server_id, adopt, work)
+            return Answer(str(server_id))
+        case Undo(server_id, create_marker):
+            if server_id is not None:
+                _undo(server_id, create_marker, work)
+            else:
+                logger.info("The properties name no resource server; nothing to undo")
+            return Answer(work.request.physical_resource_id)
+
+
+# Create
+
+
+def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
+    request = work.request
+    record = _read(server.id, work)
+    if record is not None and record.request_id == request.request_id and record.owner == work.owner:
+        if record.state in (State.MADE, State.ADOPTED, State.HELD):
+            logger.info("This request already made or adopted the server; answering as it did")
+            return _success(server)
+        if record.state is State.CREATING:
+            return _finish_own_create(server, record, work)
+    if record is not None and _cancelled(record, work):
+        raise RequestFailed(
+            "Cancelled: CloudFormation has already undone this Create (a later Delete for this resource "
+            "ran first); nothing was made",
+            physical_id=request.marker,
+        )
+    held = work.services.cognito.describe(server.id)
+    _refuse_if_managed(held, "taken over")
     if held is None:
-        # Nothing to adopt. A record left by an earlier adoption of this resource must go first,
-        # or a rollback would give back that old state rather than delete what this Create makes.
-        adoptions.forget(key)
+        return _make(server, record, work)
+    if record is not None and record.state in LIVE and record.owner != work.owner:
+        if not adopt:
+            raise RequestFailed(
+                f"Identifier already exists in user pool {server.user_pool_id}, held by {record.owner}; "
+                "choose another Identifier"
+            )
+        _refuse_if_still_held(record, work)
+    elif not adopt:
+        raise RequestFailed(
+            f'Identifier already exists in user pool {server.user_pool_id}. Set AdoptExisting to "true" '
+            "to take it over, or delete it, or choose another Identifier"
+        )
+    assert held is not None
+    return _adopt(server, held, record, work)
+
+
+def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answer:
+    ledger, cognito, request = work.services.ledger, work.services.cognito, work.request
+    record = ledger.claim(
+        server.id,
+        expected,
+        state=State.CREATING,
+        owner=work.owner,
+        request_id=request.request_id,
+        issued_at=request.issued_at,
+        origin="made",
+    )
+    try:
         cognito.create(server)
-        return
-    try:
-        operation = stack.operation_start(key.stack_id)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not adopt: the provider must know which stack operation adopts the server ({unknown.why}); "
-            "allow that, then retry. The server was left as it was"
-        ) from unknown
-    adoptions.record(key, held, operation, request_id)
-    logger.info("Adopting an existing resource server", extra={"server": str(server.id)})
-    cognito.adopt(server, held)
+    except CreateFailed as failed:
+        if not failed.in_doubt:
+            _settle(record, State.GONE, work)
+            raise
+        # What lands is this resource's: its record stays `creating`, and the answer names it,
+        # so that the rollback Delete removes it.
+        work.progress.names = server.id
+        _settle(record, State.CREATING, work)
+        raise RequestFailed(failed.reason, physical_id=str(server.id)) from failed
+    except (AlreadyExists, RequestFailed):
+        _settle(record, State.GONE, work)  # made by someone else since the look, or never made
+        raise
+    work.progress.names = server.id
+    _settle_or_undo(record, State.MADE, server, work)
+    return _success(server)
 
 
-def _give_back_if_adoption_failed(key: Key, services: Services) -> bool:
-    """A Delete of an adopted server gives it back as it was when the operation that adopted it
-    failed: a rollback, or a delete-stack after a failed rollback. Once that operation succeeded,
-    the stack owns the server, and the Delete deletes it. True when it was given back."""
-    cognito, stack, adoptions = services.cognito, services.stack, services.adoptions
-    adopted = adoptions.find(key)
-    if adopted is None:
-        return False
+def _finish_own_create(server: ResourceServer, record: Record, work: _Work) -> Answer:
+    """An earlier delivery of this Create stopped mid-way: what landed is this request's."""
+    cognito = work.services.cognito
+    record = work.services.ledger.claim(
+        server.id,
+        record,
+        state=State.CREATING,
+        owner=work.owner,
+        request_id=work.request.request_id,
+        issued_at=work.request.issued_at,
+    )
+    work.progress.names = server.id
+    cognito.converge(server, cognito.describe(server.id))
+    _settle_or_undo(record, State.MADE, server, work)
+    return _success(server)
+
+
+def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Work) -> Answer:
+    services, request = work.services, work.request
+    if not services.allow_adoption:
+        raise RequestFailed(
+            f"Identifier already exists in user pool {server.user_pool_id}, and this provider does not adopt "
+            "(its AllowAdoption parameter is false): delete it, or choose another Identifier"
+        )
     try:
-        succeeded = stack.operation_succeeded(key.stack_id, adopted.operation)
+        operation, _started = services.stack.operation_start(request.stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
-            f"Could not tell whether the operation that adopted {key.server_id.identifier:.60} succeeded "
+            "Could not adopt: the provider must know which stack operation adopts the server "
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
-    if succeeded:
-        return False
-    cognito.give_back(adopted.prior)
-    logger.info("Gave the adopted server back as it was", extra={"server": str(key.server_id)})
-    _forget(key, adoptions)
-    return True
+    adopted = services.ledger.claim(
+        server.id,
+        record,
+        state=State.ADOPTED,
+        owner=work.owner,
+        request_id=request.request_id,
+        issued_at=request.issued_at,
+        origin="adopted",
+        prior=held.server,
+        operation=operation,
+    )
+    logger.info("Adopting an existing resource server", extra={"server": str(server.id)})
+    # From here every answer names it, so that a rollback finds it and gives it back.
+    work.progress.names = server.id
+    services.cognito.converge(server, held)
+    _settle_or_undo(adopted, State.ADOPTED, server, work)
+    return _success(server)
 
 
-def _forget(key: Key, adoptions: Adoptions) -> None:
-    # A record left behind is harmless: a later adoption of the same resource replaces it, and a
-    # later Create with AdoptExisting forgets it before it makes anything.
+def _refuse_if_still_held(record: Record, work: _Work) -> None:
+    """Another stack's resource made or adopted this server: only once that stack no longer lists
+    it with this server (a resource removed under DeletionPolicy Retain) may it be taken over.
+    Within one stack a server may move between logical ids: the stack's author holds both."""
+    if record.owner.stack_id == work.owner.stack_id:
+        return
     try:
-        adoptions.forget(key)
-    except RequestFailed as failure:
-        logger.warning("Adoption record not forgotten", extra={"reason": failure.reason})
+        holds = work.services.stack.holds(record.owner.stack_id, record.owner.logical_id, str(record.server_id))
+    except StatusUnknown as unknown:
+        raise RequestFailed(
+            f"Could not adopt: the server was made or adopted by {record.owner}, and the provider could not "
+            f"confirm that it no longer holds it ({unknown.why})"
+        ) from unknown
+    if holds:
+        raise RequestFailed(
+            f"Identifier already exists in user pool {record.server_id.user_pool_id}, held by {record.owner}: "
+            "another stack's server can't be adopted. Remove it there under DeletionPolicy Retain first"
+        )
 
 
-def _create_replacement(server: ResourceServer, cognito: Cognito) -> None:
+def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: _Work) -> None:
+    """Record what this Create did; if a Delete cancelled it meanwhile, undo it instead."""
     try:
-        cognito.create(server)
+        work.services.ledger.settle(record, state)
+        return
+    except Contended:
+        current = work.services.ledger.read(server.id)
+        if current is None or current.cancelled_at is None:
+            raise
+    logger.warning("CloudFormation cancelled this Create while it ran; undoing it", extra={"server": str(server.id)})
+    _release(current, work, adopted_failed=True)
+    raise RequestFailed(
+        "Cancelled: CloudFormation cancelled this Create while it ran; it was undone",
+        work.request.marker,
+    )
+
+
+def _cancelled(record: Record, work: _Work) -> bool:
+    """Whether a Delete for this resource, sent after this Create, has already run."""
+    issued = work.request.issued_at
+    return bool(
+        record.owner == work.owner
+        and record.cancelled_at is not None
+        and issued is not None
+        and record.cancelled_at >= issued
+    )
+
+
+# Update
+
+
+def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
+    ledger, cognito, request = work.services.ledger, work.services.cognito, work.request
+    record = _read(server.id, work)
+    if record is not None and record.state in LIVE and record.owner != work.owner:
+        raise RequestFailed(f"{server.identifier:.60} is held by {record.owner}, not by this resource; not changed")
+    _refuse_if_superseded(record, work)
+    held = cognito.describe(server.id)
+    _refuse_if_managed(held, "updated")
+    # The stack names this server: it is this resource's, whatever the record said (none, for a
+    # server 1.0.0 made). The write that gives the lease back settles an adoption.
+    live = record if record is not None and record.state in LIVE else None
+    claimed = ledger.claim(
+        server.id,
+        record,
+        state=live.state if live else State.HELD,
+        owner=work.owner,
+        request_id=request.request_id,
+        issued_at=request.issued_at,
+        origin=None if live else ("1.0.0" if record is None else "made"),
+    )
+    cognito.converge(server, held)
+    _settle(claimed, State.HELD, work)
+    return _success(server)
+
+
+def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
+    """Make the new server; the old one stays for CloudFormation's cleanup. A replacement never
+    takes over a server: if the new Identifier is held, it must be this resource's own, as when
+    CloudFormation rolls a replacement back with an Update onto the server it replaced."""
+    cognito = work.services.cognito
+    _refuse_if_superseded(_read(current, work), work)
+    record = _read(server.id, work)
+    if record is not None and record.state in LIVE and record.owner == work.owner:
+        logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
+        return _update_in_place(server, work)
+    held = cognito.describe(server.id)
+    if held is None:
+        return _make_replacement(server, record, work)
+    if record is None and _rolling_back(held, work):
+        return _update_in_place(server, work)
+    holder = f", held by {record.owner}" if record is not None and record.state in LIVE else ""
+    raise RequestFailed(
+        f"Identifier already exists in user pool {server.user_pool_id}{holder}; a replacement never takes over "
+        "an existing server: delete it, or choose another Identifier"
+    )
+
+
+def _make_replacement(server: ResourceServer, record: Record | None, work: _Work) -> Answer:
+    try:
+        return _make(server, record, work)
     except RequestFailed as failure:
         if failure.physical_id != str(server.id):
             raise
-        # A failed Update keeps its old physical id, so no rollback would name a new server that
+        # A failed Update keeps its old physical id, so no rollback Delete names a new server that
         # landed after all: remove it now, or say where it may be.
-        if cognito.remove_if_landed(server):
+        work.progress.names = None
+        if _remove_if_landed(server, work):
             raise RequestFailed(f"{failure.reason}; no replacement server was left behind") from failure
         raise RequestFailed(
             f"{failure.reason}; could not confirm that no replacement was left: check {server.identifier:.60}"
         ) from failure
 
 
-def _restore_if_rolling_back(taken: AlreadyExists, stack: Stack, stack_id: str) -> None:
-    """An Update onto a taken Identifier is refused, but for one case. When CloudFormation rolls
-    back a replacement, it may send an Update with the new server's physical id and the old
-    properties. The old server is then this resource's own: its cleanup Delete only follows a
-    successful update. Only the stack's status tells the two apart; unread, nothing is taken."""
+def _remove_if_landed(server: ResourceServer, work: _Work) -> bool:
+    """After a create in doubt whose lost attempts were waited out: delete the server if it landed
+    holding exactly what was sent, and record it gone. True when it is absent at the end."""
+    cognito, ledger = work.services.cognito, work.services.ledger
     try:
-        status = stack.status(stack_id)
+        record = ledger.read(server.id)
+        if record is None or record.owner != work.owner or record.state is not State.CREATING:
+            return False
+        held = cognito.describe(server.id)
+        if held is not None and not held.server.holds_same_state(server):
+            return False
+        _release(record, work, adopted_failed=False)
+    except (RequestFailed, Contended):
+        return False
+    logger.info("Removed what a create in doubt may have made", extra={"server": str(server.id)})
+    return True
+
+
+def _rolling_back(held: Held, work: _Work) -> bool:
+    """For a server 1.0.0 made, which has no record: only the stack's status tells the Update back
+    onto it in a rollback from an Update onto someone else's server; unread, nothing is taken."""
+    try:
+        status = work.services.stack.status(work.request.stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
-            f"Identifier already exists in {taken.server.user_pool_id}. If this is a rollback, the provider "
+            f"Identifier already exists in {held.server.user_pool_id}. If this is a rollback, the provider "
             f"needs the stack's status to restore it ({unknown.why}): allow that, then continue the rollback"
-        ) from taken
-    if status != UPDATE_ROLLBACK:
+        ) from unknown
+    return status == UPDATE_ROLLBACK
+
+
+def _refuse_if_superseded(record: Record | None, work: _Work) -> None:
+    """A request CloudFormation sent before the last one that acted on this resource's server was
+    overtaken, as a forward Update is by its rollback: it must not write after it."""
+    issued = work.request.issued_at
+    if record is None or record.owner != work.owner or record.issued_at is None or issued is None:
+        return
+    if record.issued_at > issued and record.request_id != work.request.request_id:
+        raise RequestFailed("Superseded: a later request for this resource has already run; this one changed nothing")
+
+
+def _remove_orphan(orphan: ServerId, work: _Work) -> None:
+    """The old properties name a server the physical id does not: one an Update of this resource
+    made, whose answer CloudFormation never took (it cancelled it, or it failed in doubt). No
+    cleanup Delete will name it, so it goes now."""
+    record = _read(orphan, work)
+    if record is None or record.owner != work.owner or record.state not in (State.CREATING, State.MADE):
+        return
+    logger.info("Removing a replacement CloudFormation never took", extra={"server": str(orphan)})
+    _release(record, work, adopted_failed=True)
+
+
+# Delete
+
+
+def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
+    record = _read(server_id, work)
+    if record is None and adopt:
+        record = _migrate_1_0_0_adoption(server_id, work)
+    if record is None:
+        # A server 1.0.0 made, which it deleted on Delete: so does this version.
+        _delete_unrecorded(server_id, work)
+        return
+    if record.owner != work.owner:
+        if record.state in LIVE:
+            logger.info(f"Not deleted: the server is held by {record.owner}", extra={"server": str(server_id)})
+        return
+    if record.state is State.GONE:
+        logger.info("The server was already deleted or given back", extra={"server": str(server_id)})
+        return
+    adoption_failed = False
+    if record.state is State.ADOPTED:
+        adoption_failed = not _adoption_succeeded(record, work)
+    _release(record, work, adopted_failed=adoption_failed)
+
+
+def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
+    ledger, request = work.services.ledger, work.request
+    record = ledger.read(server_id)
+    if record is None:
+        if create_marker is None:
+            # A cancelled Create that has not run yet: leave a fence, so that it never makes the server.
+            ledger.fence(server_id, work.owner, request.request_id, request.issued_at)
+        logger.info("The ledger holds no record of this server; nothing to undo", extra={"server": str(server_id)})
+        return
+    if record.owner != work.owner:
+        logger.info("The server is not this resource's; nothing to undo", extra={"server": str(server_id)})
+        return
+    if record.state is State.GONE:
+        if create_marker is None and not _cancelled(record, work):
+            ledger.cancel(record, request.issued_at)
+        return
+    if record.leased_by_other(ledger.holder, time.time()):
+        # The Create is still running: it undoes itself when it sees this; else this waits it out.
+        ledger.cancel(record, request.issued_at)
+        record = ledger.wait(ledger.read(server_id) or record)
+        if record is None or record.state is State.GONE:
+            return
+    if not _made_by_the_create_undone(record, create_marker, work):
+        logger.info("The server predates the Create this Delete undoes; left alone", extra={"server": str(server_id)})
+        return
+    _release(record, work, adopted_failed=True)
+
+
+def _made_by_the_create_undone(record: Record, create_marker: str | None, work: _Work) -> bool:
+    if record.state not in UNCONFIRMED:
+        return False  # a later request named it: it is no failed or cancelled Create's
+    if create_marker is not None:
+        return marker(record.owner.logical_id, record.request_id) == create_marker
+    # CloudFormation's made-up id names no request: the Create it cancelled ran in this operation.
+    if record.issued_at is None:
+        return False
+    try:
+        _event, started = work.services.stack.operation_start(work.request.stack_id)
+    except StatusUnknown as unknown:
         raise RequestFailed(
-            f"{taken.reason}; a replacement never takes over an existing server: "
-            "delete it, or choose another Identifier"
-        ) from taken
-    logger.info("Rolling back a replacement: the old server is this resource's own", extra={"stack_status": status})
+            f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60} "
+            f"({unknown.why}); allow that, then retry. The server was left as it was"
+        ) from unknown
+    return record.issued_at >= started - CLOCK_SLACK_S
 
 
-def _update_in_place(server: ResourceServer, cognito: Cognito) -> None:
-    current = cognito.describe(server.id)
-    if current is None:
-        logger.warning("Resource server was deleted outside the stack; recreating it", extra={"server": str(server.id)})
-        cognito.create(server)
-    elif current.holds_same_state(server):
-        logger.info("Cognito already holds this state; no write")
+def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
+    """Delete the server, or give it back as it was if it was adopted by an operation that failed;
+    then record it gone. Under the record's lease, looking at Cognito first."""
+    ledger, cognito = work.services.ledger, work.services.cognito
+    claimed = ledger.claim(
+        record.server_id,
+        record,
+        state=record.state,
+        owner=record.owner,
+        request_id=work.request.request_id,
+        issued_at=work.request.issued_at,
+    )
+    try:
+        held = cognito.describe(record.server_id)
+    except NotEnabled as not_enabled:
+        logger.warning("Not deleted: " + not_enabled.reason)
+        _settle(claimed, State.GONE, work)
+        return
+    if held is not None and held.managed_by:
+        logger.warning(f"Not deleted: Cognito manages this server itself (ManagedBy {held.managed_by})")
+    elif record.state is State.ADOPTED and adopted_failed and record.prior is not None:
+        try:
+            cognito.converge(record.prior, held)
+            logger.info("Gave the adopted server back as it was", extra={"server": str(record.server_id)})
+        except RequestFailed as failure:
+            if held is not None or "not found" not in failure.reason:
+                raise
+            logger.warning("Its user pool is gone too; there is nothing to give it back to")
+    elif held is not None:
+        cognito.delete(record.server_id)
+    _settle(claimed, State.GONE, work)
+
+
+def _adoption_succeeded(record: Record, work: _Work) -> bool:
+    """Whether the operation that adopted the server succeeded: then the stack owns it, and a
+    Delete deletes it. Read from the stack's own events, once; the answer is recorded."""
+    if record.operation is None:
+        return False
+    try:
+        succeeded = work.services.stack.operation_succeeded(record.owner.stack_id, record.operation)
+    except StatusUnknown as unknown:
+        raise RequestFailed(
+            f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded "
+            f"({unknown.why}); allow that, then retry. The server was left as it was"
+        ) from unknown
+    # Still running: this Delete is its rollback, which gives the server back.
+    return bool(succeeded)
+
+
+def _migrate_1_0_0_adoption(server_id: ServerId, work: _Work) -> Record | None:
+    """1.0.0 kept an adopted server's prior state in the answers table: move it into the ledger."""
+    ledger = work.services.ledger
+    legacy = ledger.legacy_adoption(work.owner, server_id)
+    if legacy is None:
+        if not ledger.legacy_complete():
+            raise RequestFailed(
+                f'No record of {server_id.identifier:.60} in the provider\'s ledger, and AdoptExisting is "true": it '
+                "may have been adopted, so it was not deleted. Check the LedgerTable; to keep the server, delete "
+                'with --retain-resources; to delete it, set AdoptExisting "false" first'
+            )
+        return None
+    migrated = ledger.claim(
+        server_id,
+        None,
+        state=State.ADOPTED,
+        owner=work.owner,
+        request_id=legacy.request_id,
+        issued_at=None,
+        origin="1.0.0",
+        prior=legacy.prior,
+        operation=legacy.operation,
+    )
+    migrated = ledger.settle(migrated, State.ADOPTED)
+    ledger.forget_legacy(work.owner, server_id)
+    logger.info("Moved 1.0.0's adoption record into the ledger", extra={"server": str(server_id)})
+    return migrated
+
+
+def _delete_unrecorded(server_id: ServerId, work: _Work) -> None:
+    cognito = work.services.cognito
+    try:
+        held = cognito.describe(server_id)
+    except NotEnabled as not_enabled:
+        logger.warning("Not deleted: " + not_enabled.reason)
+        return
+    if held is None:
+        logger.info("The server or its user pool was already gone", extra={"server": str(server_id)})
+    elif held.managed_by:
+        logger.warning(f"Not deleted: Cognito manages this server itself (ManagedBy {held.managed_by})")
     else:
-        cognito.update(server)
+        cognito.delete(server_id)
+
+
+# Shared
+
+
+def _read(server_id: ServerId, work: _Work) -> Record | None:
+    """The server's record, once no other request holds its lease."""
+    ledger = work.services.ledger
+    record = ledger.read(server_id)
+    return ledger.wait(record) if record is not None else None
+
+
+def _settle(record: Record, state: State, work: _Work) -> None:
+    work.services.ledger.settle(record, state)
+
+
+def _refuse_if_managed(held: Held | None, what: str) -> None:
+    if held is not None and held.managed_by:
+        raise RequestFailed(
+            f"{held.server.identifier:.60} is managed by Cognito itself (ManagedBy {held.managed_by:.40}): "
+            f"it can't be {what} by a stack"
+        )
+
+
+def _success(server: ResourceServer) -> Answer:
+    return Answer(str(server.id), outputs.data(server))
+
+
+def _named_server(properties: object) -> ServerId | None:
+    """The server that properties name, when they name one Cognito could hold."""
+    try:
+        return contract.parse(properties).id
+    except RequestFailed:
+        return None

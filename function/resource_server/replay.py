@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .answer import Answer
-from .deadline import Budget, RetryPolicy, bounded_client
+from .deadline import Budget, RetryPolicy, client
+from .delivery import Answer
 from .failure import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,9 @@ TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
 KEEP_ANSWERS_S = 2 * 60 * 60
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 1.0  # a DynamoDB item write takes milliseconds; STORE_RESERVE_S holds one attempt
+CONNECT_TIMEOUT_S = 0.5
+READ_TIMEOUT_S = 0.5  # a DynamoDB item write takes milliseconds; STORE_RESERVE_S holds one attempt
+POLL_S = 1.0  # how often a duplicate looks whether the delivery in flight has answered
 
 
 class Replay:
@@ -36,6 +38,7 @@ class Replay:
         self._budget = budget or Budget()
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
+        self._store: Any = None
         # Saving the answer must end in time for its PUT, however slow DynamoDB is.
         self._retries = RetryPolicy(self._budget.store_end)
 
@@ -44,7 +47,8 @@ class Replay:
         return cls(os.environ.get(TABLE_VARIABLE) or None, budget)
 
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
-        """The answer this request got before, or else `work_out()`'s, kept for the next delivery."""
+        """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
+        Raises DuplicateInFlight when another delivery of it has answered, or still can."""
         if self.table_name is None:
             return work_out()
         from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415 - only when enabled
@@ -54,27 +58,52 @@ class Replay:
 
         once = self._once or self._build()
         self._config.register_lambda_context(context)
-        self._retries.in_doubt = False
         worked_out: list[Answer] = []
 
         def work_out_once(request: dict[str, Any]) -> dict[str, Any]:
             worked_out.append(work_out())
             return asdict(worked_out[0])
 
-        try:
-            return Answer(**once(request=event, work_out_once=work_out_once))
-        except IdempotencyAlreadyInProgressError as error:
-            if self._retries.in_doubt:
-                # An attempt to record this request as in progress was lost, then its retry found the
-                # record: most likely that attempt's own. Staying silent would leave CloudFormation
-                # waiting out ServiceTimeout, so answer, as when the store is unavailable.
-                logger.warning("This request's own lost write may hold the store; answering without it")
-                return work_out()
-            raise DuplicateInFlight from error
-        except IdempotencyPersistenceLayerError as error:
-            # A stack must not fail because DynamoDB did: answer without the guard, once.
-            logger.warning("Idempotency store unavailable; answering without it", extra={"error": str(error)})
-            return worked_out[0] if worked_out else work_out()
+        while True:
+            try:
+                with self._retries.writing() as write:
+                    return Answer(**once(request=event, work_out_once=work_out_once))
+            except IdempotencyAlreadyInProgressError:
+                if write.in_doubt:
+                    # An attempt to record this request as in progress was lost, then its retry found
+                    # the record: most likely that attempt's own. Answer, as when the store is unavailable.
+                    logger.warning("This request's own lost write may hold the store; answering without it")
+                    return work_out()
+                self._await_first(event)
+            except IdempotencyPersistenceLayerError as error:
+                # A stack must not fail because DynamoDB did: answer without the guard, once.
+                logger.warning("Idempotency store unavailable; answering without it", extra={"error": str(error)})
+                return worked_out[0] if worked_out else work_out()
+
+    def _await_first(self, event: dict[str, Any]) -> None:
+        """Another delivery of this request is in flight. Wait while it can still answer before its
+        deadline: raise DuplicateInFlight once it has answered, or if it will outlast this one.
+        Return when its deadline has passed unanswered (it crashed): then this one answers."""
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyItemNotFoundError,
+        )
+
+        logger.info("Another delivery of this request is in flight; waiting while it can still answer")
+        while True:
+            try:
+                record = self._store.get_record(event)
+            except IdempotencyItemNotFoundError:
+                return  # it failed and let go
+            if record is None or record.status == "COMPLETED":
+                raise DuplicateInFlight
+            first_deadline = (record.in_progress_expiry_timestamp or 0) / 1000
+            now = time.time()
+            if first_deadline <= now:
+                logger.warning("The delivery in flight passed its deadline without answering; this one answers")
+                return
+            if first_deadline > self._budget.epoch(self._budget.calls_end()):
+                raise DuplicateInFlight  # it can still answer after this one could
+            time.sleep(min(POLL_S, first_deadline - now))
 
     def _build(self) -> Callable[..., dict[str, Any]]:
         # Imported and connected on the first request, keeping init to boto3 and one Cognito client.
@@ -85,9 +114,8 @@ class Replay:
         )
 
         assert self.table_name is not None
-        # The default session's client: a session of its own, Powertools' default, loads botocore's data again.
-        client = bounded_client("dynamodb", self._retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=client)
+        dynamodb = client("dynamodb", self._retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        self._store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=dynamodb)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S
         )
@@ -96,6 +124,6 @@ class Replay:
             return work_out_once(request)
 
         self._once = idempotent_function(
-            once, data_keyword_argument="request", persistence_store=store, config=self._config
+            once, data_keyword_argument="request", persistence_store=self._store, config=self._config
         )
         return self._once

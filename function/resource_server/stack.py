@@ -1,43 +1,42 @@
-"""What the stack is doing: the one fact a request can't tell about itself.
+"""What CloudFormation says of a stack, read only where the ledger can't answer.
 
-A rollback can send a request that looks exactly like one that must be refused: an Update
-back onto the Identifier a replacement left behind looks like an Update onto someone else's
-server. The stack's own status, read with cloudformation:DescribeStacks on the event's
-StackId, tells them apart.
+- Whether the operation that adopted a server succeeded (a Delete of an adopted server that no
+  later request has settled): the stack's own events after the operation began.
+- Whether a resource still holds a server (before another stack adopts it): DescribeStackResource.
+- When the stack's current operation began (a Delete that names no server, to tell a Create
+  cancelled in this operation from an older one).
+- The stack's status, for a server made by 1.0.0, which has no ledger record.
 
-A server taken over with AdoptExisting is given back if the operation that adopted it fails,
-and deleted like any other once it succeeded. Only the stack's events can tell which, even
-when the Delete comes in a later operation (a delete-stack after ROLLBACK_FAILED): the
-operation's start event is remembered at adoption, and the events after it are read at
-Delete. Stack-level events only, and CloudFormation's own clock on both sides.
-
-These are read only on such rare paths, never on the common one.
+Only the stack's own events count: a parent stack's list also holds its nested stacks' events,
+with the same ResourceType and their own ARN as PhysicalResourceId.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .deadline import Budget, RetryPolicy, bounded_client
+from .deadline import RetryPolicy, client
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 3.0
-# CloudFormation rolls a failed update back with Updates carrying the old properties.
 UPDATE_ROLLBACK = "UPDATE_ROLLBACK_IN_PROGRESS"
-# A stack-level event that starts an operation which can create a resource, and what ends it.
+# A stack-level event that starts an operation which can create a resource; what it ends with.
 OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
-SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"})
+# Only these: a nested stack's UPDATE_COMPLETE_CLEANUP_IN_PROGRESS can still be followed by a rollback.
+SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 FAILED = frozenset({"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS"})
+GONE = frozenset({"DELETE_COMPLETE"})
+STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
 class StatusUnknown(Exception):
-    """The stack's status could not be read; `why` says what to check."""
+    """The stack could not be read; `why` says what to check."""
 
     def __init__(self, why: str) -> None:
         super().__init__(why)
@@ -45,37 +44,32 @@ class StatusUnknown(Exception):
 
 
 class Stack:
-    def __init__(self, budget: Budget) -> None:
-        self._budget = budget
+    def __init__(self, deadline: Callable[[], float]) -> None:
+        self._deadline = deadline
         self._client: Any = None
 
     def status(self, stack_id: str) -> str:
         """The stack's StackStatus, such as UPDATE_ROLLBACK_IN_PROGRESS; raises StatusUnknown."""
-        try:
-            stacks = self._connect().describe_stacks(StackName=stack_id)["Stacks"]
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            raise StatusUnknown(f"cloudformation:DescribeStacks failed: {code}") from error
-        except Exception as error:  # unread, for whatever reason, is unknown: never taken as "not rolling back"
-            raise StatusUnknown(f"cloudformation:DescribeStacks failed: {type(error).__name__}") from error
+        stacks = self._call("DescribeStacks", lambda c: c.describe_stacks(StackName=stack_id))["Stacks"]
         if not stacks:
             raise StatusUnknown("cloudformation:DescribeStacks found no such stack")
         status = str(stacks[0].get("StackStatus", ""))
         logger.info("Read the stack's status", extra={"stack_status": status})
         return status
 
-    def operation_start(self, stack_id: str) -> str:
-        """The EventId that started the stack's current operation; raises StatusUnknown."""
-        for event in self._stack_events(stack_id):
+    def operation_start(self, stack_id: str) -> tuple[str, float]:
+        """The event that began the stack's current operation: its EventId and its time (seconds
+        since the epoch). Raises StatusUnknown."""
+        for event in self._own_events(stack_id):
             if event["ResourceStatus"] in OPERATION_STARTS:
-                return str(event["EventId"])
+                return str(event["EventId"]), event["Timestamp"].timestamp()
         raise StatusUnknown("the stack's events hold no start of its current operation")
 
-    def operation_succeeded(self, stack_id: str, start_event_id: str) -> bool:
-        """Whether the operation that `start_event_id` began succeeded: False while it runs or
-        once it rolls back. Raises StatusUnknown, as when its start is no longer listed."""
+    def operation_succeeded(self, stack_id: str, start_event_id: str) -> bool | None:
+        """Whether the operation that `start_event_id` began succeeded; None while it runs.
+        Raises StatusUnknown, as when its start is no longer listed."""
         since: list[str] = []
-        for event in self._stack_events(stack_id):
+        for event in self._own_events(stack_id):
             if event["EventId"] == start_event_id:
                 break
             since.append(event["ResourceStatus"])
@@ -86,24 +80,53 @@ class Stack:
                 return True
             if status in FAILED:
                 return False
-        return False
+        return None
 
-    def _stack_events(self, stack_id: str) -> Iterator[dict[str, Any]]:
+    def holds(self, stack_id: str, logical_id: str, physical_id: str) -> bool:
+        """Whether the stack exists and its resource `logical_id` holds `physical_id`."""
+        found = self._call(
+            "DescribeStackResource",
+            lambda c: c.describe_stack_resource(StackName=stack_id, LogicalResourceId=logical_id),
+            missing_is_none=True,
+        )
+        if found is None:
+            return False
+        detail = found.get("StackResourceDetail", {})
+        return bool(detail.get("PhysicalResourceId") == physical_id and detail.get("ResourceStatus") not in GONE)
+
+    def _own_events(self, stack_id: str) -> Iterator[dict[str, Any]]:
         """The stack's own events, newest first."""
+        pages = self._connect().get_paginator("describe_stack_events").paginate(StackName=stack_id)
         try:
-            for page in self._connect().get_paginator("describe_stack_events").paginate(StackName=stack_id):
+            for page in pages:
                 for event in page["StackEvents"]:
-                    if event.get("ResourceType") == "AWS::CloudFormation::Stack":
+                    if event.get("PhysicalResourceId") == stack_id and event.get("ResourceType") == STACK_TYPE:
                         yield event
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            raise StatusUnknown(f"cloudformation:DescribeStackEvents failed: {code}") from error
         except Exception as error:  # unread, for whatever reason, is unknown
-            raise StatusUnknown(f"cloudformation:DescribeStackEvents failed: {type(error).__name__}") from error
+            raise _unknown("DescribeStackEvents", error) from error
+
+    def _call(self, action: str, call: Callable[[Any], Any], missing_is_none: bool = False) -> Any:
+        try:
+            return call(self._connect())
+        except ClientError as error:
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if missing_is_none and _code(error) == "ValidationError" and "does not exist" in message:
+                return None
+            raise _unknown(action, error) from error
+        except Exception as error:  # unread, for whatever reason, is unknown
+            raise _unknown(action, error) from error
 
     def _connect(self) -> Any:
         # Made on first use: most requests never read the stack, and a client costs cold start.
         if self._client is None:
-            retries = RetryPolicy(self._budget.calls_end)
-            self._client = bounded_client("cloudformation", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            self._client = client("cloudformation", RetryPolicy(self._deadline), CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         return self._client
+
+
+def _unknown(action: str, error: Exception) -> StatusUnknown:
+    why = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    return StatusUnknown(f"cloudformation:{action} failed: {why}")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

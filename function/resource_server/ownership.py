@@ -1,0 +1,394 @@
+"""3. Whose server it is: the ledger, one record per server this provider made or adopted.
+
+CloudFormation's signals can't tell ownership: a nested stack's events sit in its parent's list,
+a cancelled Create's Delete carries a physical id CloudFormation made up, reads are throttled,
+and one provider serves many stacks. So the provider writes down what it makes and takes, in a
+DynamoDB table that outlives its own stack (template.yaml: Retain, point-in-time recovery), and
+every decision to write, keep, delete or give back a server reads that record first. The plan
+asks; only this module reads and writes the table.
+
+A record is keyed by its server, `{pool}|{identifier}`, and names its owner: one stack's one
+logical id. Its life:
+
+| state    | what it means                                                   | next              |
+|----------|-----------------------------------------------------------------|-------------------|
+| creating | the owner's Create is making it: what lands is the owner's      | made, gone        |
+| made     | the owner's Create made it                                      | held, gone        |
+| adopted  | the owner's Create took it over; `prior` is what it held before | held, gone        |
+| held     | the owner's for good: a later request named it, or the          | gone              |
+|          | operation that adopted it succeeded                             |                   |
+| gone     | deleted or given back by the owner's Delete; kept 30 days as a  | creating, adopted |
+|          | fence for a Create that CloudFormation cancelled before it ran  |                   |
+
+A record may also carry a lease: the one request working on the server, until the lease ends.
+Any other request waits for the lease, or takes over once it has ended, and reads the record
+again before it writes. A Create takes its lease in the write that records `creating`, and
+gives it back in the write that records `made`: the two writes a Create adds.
+
+The leases are also the queue in which throttled writers wait their turn (pacing.py).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .contract import ResourceServer, Scope, ServerId
+from .deadline import Budget, OutOfTime, RetryPolicy, client
+from .failure import RequestFailed
+from .pacing import Lease
+
+logger = logging.getLogger(__name__)
+
+TABLE_VARIABLE = "LEDGER_TABLE"
+CONNECT_TIMEOUT_S = 0.5
+READ_TIMEOUT_S = 0.5
+QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
+KEEP_GONE_S = 30 * 24 * 3600
+LEASE_POLL_S = 0.5
+# 1.0.0 kept what an adopted server held in the answers table, under this prefix.
+LEGACY_PREFIX = "adoption"
+
+
+class State(enum.StrEnum):
+    CREATING = "creating"
+    MADE = "made"
+    ADOPTED = "adopted"
+    HELD = "held"
+    GONE = "gone"
+
+
+LIVE = frozenset({State.CREATING, State.MADE, State.ADOPTED, State.HELD})
+UNCONFIRMED = frozenset({State.CREATING, State.MADE, State.ADOPTED})  # no later request named it yet
+
+
+@dataclass(frozen=True)
+class Owner:
+    stack_id: str
+    logical_id: str
+
+    def __str__(self) -> str:
+        stack_name = self.stack_id.split("/")[1] if self.stack_id.count("/") >= 2 else self.stack_id
+        return f"{self.logical_id} of stack {stack_name}"
+
+
+@dataclass(frozen=True)
+class Record:
+    server_id: ServerId
+    state: State
+    owner: Owner
+    origin: str  # "made", "adopted", or "1.0.0" for a server first recorded after an upgrade
+    request_id: str  # the request that last moved it
+    issued_at: float | None  # when CloudFormation sent that request, on its clock
+    version: int
+    prior: ResourceServer | None = None  # for an adopted server: what it held before
+    operation: str | None = None  # the stack event that began the operation which adopted it
+    lease: Lease | None = None
+    cancelled_at: float | None = None  # when a Delete cancelled the owner's Create that had not run
+
+    def leased_by_other(self, holder: str, now: float) -> bool:
+        return self.lease is not None and self.lease.holder != holder and self.lease.writes_until > now
+
+
+class Contended(Exception):
+    """Another request wrote the record first: read it again and decide again."""
+
+
+class Ledger:
+    def __init__(self, table_name: str, budget: Budget, legacy_table: str | None = None) -> None:
+        self.table_name = table_name
+        self.legacy_table = legacy_table  # 1.0.0's answers table, where its adoption records live
+        self._budget = budget
+        self._finishing = False  # the last write of a request: it may use the store's reserve
+        self._client: Any = None
+        self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
+        self.lease: Lease | None = None  # the lease this delivery holds now
+
+    def start(self, request_id: str, invocation_id: str) -> None:
+        self.holder, self.lease, self._finishing = f"{request_id}/{invocation_id}", None, False
+
+    # Reading
+
+    def read(self, server_id: ServerId) -> Record | None:
+        item = self._item(server_id)
+        return _record(item) if item else None
+
+    def wait(self, record: Record) -> Record | None:
+        """The record once no other delivery holds a lease on it: released, or ended. Raises
+        RequestFailed if that does not happen while this request can still act."""
+        current: Record | None = record
+        while current is not None and current.leased_by_other(self.holder, time.time()):
+            assert current.lease is not None
+            left = self._budget.calls_end() - time.monotonic()
+            wait = min(LEASE_POLL_S, current.lease.writes_until - time.time())
+            if wait > left - 1.0:
+                raise RequestFailed(
+                    f"Another request for {record.server_id.identifier:.60} ({record.owner}) was still at work "
+                    "when this one ran out of time; retry"
+                )
+            logger.info("Waiting for the request that holds the server's lease", extra={"seconds": round(wait, 2)})
+            time.sleep(max(wait, 0.05))
+            current = self.read(record.server_id)
+        return current
+
+    def leases(self) -> list[Lease] | None:
+        """Every lease held now, for the queue of writers; None when they can't be read."""
+        try:
+            items: list[dict[str, Any]] = []
+            token: dict[str, Any] | None = None
+            while True:
+                page = self._connect().query(
+                    TableName=self.table_name,
+                    IndexName=QUEUE_INDEX,
+                    KeyConditionExpression="#queue = :writes",
+                    ExpressionAttributeNames={"#queue": "queue"},
+                    ExpressionAttributeValues={":writes": {"S": "writes"}},
+                    **({"ExclusiveStartKey": token} if token else {}),
+                )
+                items += page.get("Items", [])
+                if not (token := page.get("LastEvaluatedKey")):
+                    break
+        except (ClientError, BotoCoreError, OutOfTime):
+            return None
+        return [lease for item in items if (lease := _lease(item)) is not None]
+
+    # Writing: each write is conditional on the version read, so two requests can't both win.
+
+    def claim(
+        self,
+        server_id: ServerId,
+        expected: Record | None,
+        *,
+        state: State,
+        owner: Owner,
+        request_id: str,
+        issued_at: float | None,
+        origin: str | None = None,
+        prior: ResourceServer | None = None,
+        operation: str | None = None,
+    ) -> Record:
+        """Take the server's lease and record `state` for `owner`. Raises Contended."""
+        now = time.time()
+        self.lease = Lease(
+            holder=self.holder,
+            pool=server_id.user_pool_id,
+            began=now,
+            writes_until=self._budget.epoch(self._budget.calls_end()),
+        )
+        record = Record(
+            server_id=server_id,
+            state=state,
+            owner=owner,
+            origin=origin or (expected.origin if expected and expected.owner == owner else state.value),
+            request_id=request_id,
+            issued_at=issued_at,
+            version=(expected.version + 1) if expected else 1,
+            prior=prior if prior is not None else (expected.prior if expected and expected.owner == owner else None),
+            operation=operation or (expected.operation if expected and expected.owner == owner else None),
+            lease=self.lease,
+            cancelled_at=None,
+        )
+        self._write(record, expected)
+        return record
+
+    def settle(self, record: Record, state: State, **changes: Any) -> Record:
+        """Record `state` and give the lease back. Raises Contended."""
+        self._finishing = True
+        settled = replace(record, state=state, version=record.version + 1, lease=None, **changes)
+        self._write(settled, record)
+        self.lease = None
+        return settled
+
+    def cancel(self, record: Record, issued_at: float | None) -> Record:
+        """Fence off a Create of the owner that has not run yet: it will find this and do nothing."""
+        cancelled = replace(record, version=record.version + 1, cancelled_at=issued_at or time.time())
+        self._write(cancelled, record)
+        return cancelled
+
+    def fence(self, server_id: ServerId, owner: Owner, request_id: str, issued_at: float | None) -> None:
+        """A `gone` record for a server no record names yet: a Delete that found nothing leaves it
+        for a cancelled Create that has not run, so that it never makes the server."""
+        record = Record(server_id, State.GONE, owner, "made", request_id, issued_at, 1, cancelled_at=issued_at)
+        try:
+            self._write(record, None)
+        except Contended:
+            logger.info("A record appeared meanwhile; the next request reads it")
+
+    # 1.0.0's adoption records, in the answers table
+
+    def legacy_adoption(self, owner: Owner, server_id: ServerId) -> Record | None:
+        """What 1.0.0 recorded of an adoption by `owner`, as a record of this ledger; None if nothing."""
+        if self.legacy_table is None:
+            return None
+        key = {"id": {"S": f"{LEGACY_PREFIX}|{owner.stack_id}|{owner.logical_id}|{server_id}"}}
+        table = self.legacy_table
+        found = self._call(
+            "read 1.0.0's adoption record", lambda c: c.get_item(TableName=table, Key=key, ConsistentRead=True)
+        )
+        item = found.get("Item")
+        if not item:
+            return None
+        scopes = tuple(Scope(n, d) for n, d in json.loads(item["scopes"]["S"]))
+        prior = ResourceServer(server_id.user_pool_id, server_id.identifier, item["name"]["S"], scopes)
+        request_id, operation = item["request_id"]["S"], item["operation"]["S"]
+        return Record(server_id, State.ADOPTED, owner, "1.0.0", request_id, None, 0, prior, operation)
+
+    def legacy_complete(self) -> bool:
+        """Whether the answers table is 1.0.0's own, older than this ledger: then a server it has no
+        adoption record for was not adopted. A newer one was made by a reinstall since."""
+        if self.legacy_table is None:
+            return False
+        ledger, answers = (self._created(table) for table in (self.table_name, self.legacy_table))
+        return bool(answers < ledger)
+
+    def _created(self, table: str) -> Any:
+        described = self._call("describe the provider's tables", lambda c: c.describe_table(TableName=table))
+        return described["Table"]["CreationDateTime"]
+
+    def forget_legacy(self, owner: Owner, server_id: ServerId) -> None:
+        if self.legacy_table is None:
+            return
+        key = {"id": {"S": f"{LEGACY_PREFIX}|{owner.stack_id}|{owner.logical_id}|{server_id}"}}
+        try:
+            self._connect().delete_item(TableName=self.legacy_table, Key=key)
+        except (ClientError, BotoCoreError, OutOfTime) as error:
+            # Harmless: the ledger's record is what is read from now on.
+            logger.warning("1.0.0's adoption record not removed", extra={"error": type(error).__name__})
+
+    # The table
+
+    def _write(self, record: Record, expected: Record | None) -> None:
+        item = _item(record)
+        token = item["write"]["S"]
+        condition = "attribute_not_exists(#server)" if expected is None else "#version = :version"
+        values = {} if expected is None else {"ExpressionAttributeValues": {":version": {"N": str(expected.version)}}}
+        try:
+            self._connect().put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#server": "server"} if expected is None else {"#version": "version"},
+                **values,
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise _failure("write the server's record", error) from error
+            # A retry of a write whose first attempt landed finds its own token.
+            landed = self._item(record.server_id)
+            if landed is None or landed.get("write", {}).get("S") != token:
+                raise Contended from error
+        except (BotoCoreError, OutOfTime) as error:
+            raise _failure("write the server's record", error) from error
+
+    def _item(self, server_id: ServerId) -> dict[str, Any] | None:
+        table = self.table_name
+        found = self._call(
+            "read the server's record", lambda c: c.get_item(TableName=table, Key=_key(server_id), ConsistentRead=True)
+        )
+        item: dict[str, Any] | None = found.get("Item")
+        return item
+
+    def _call(self, what: str, call: Callable[[Any], Any]) -> Any:
+        try:
+            return call(self._connect())
+        except (ClientError, BotoCoreError, OutOfTime) as error:
+            raise _failure(what, error) from error
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            deadline = lambda: self._budget.store_end() if self._finishing else self._budget.calls_end()  # noqa: E731
+            self._client = client("dynamodb", RetryPolicy(deadline), CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        return self._client
+
+
+def _key(server_id: ServerId) -> dict[str, Any]:
+    return {"server": {"S": str(server_id)}}
+
+
+def _item(record: Record) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **_key(record.server_id),
+        "pool": {"S": record.server_id.user_pool_id},
+        "state": {"S": record.state.value},
+        "stack": {"S": record.owner.stack_id},
+        "logical": {"S": record.owner.logical_id},
+        "origin": {"S": record.origin},
+        "request": {"S": record.request_id},
+        "version": {"N": str(record.version)},
+        "updated": {"S": datetime.now(UTC).isoformat()},
+        "write": {"S": uuid.uuid4().hex},
+    }
+    if record.issued_at is not None:
+        item["issued"] = {"N": str(record.issued_at)}
+    if record.prior is not None:
+        scopes = [[s.name, s.description] for s in record.prior.scopes]
+        item["prior"] = {"S": json.dumps({"name": record.prior.name, "scopes": scopes})}
+    if record.operation is not None:
+        item["operation"] = {"S": record.operation}
+    if record.cancelled_at is not None:
+        item["cancelled"] = {"N": str(record.cancelled_at)}
+    if record.lease is not None:
+        item.update(
+            {
+                "queue": {"S": "writes"},  # in the sparse queue index only while leased
+                "holder": {"S": record.lease.holder},
+                "began": {"N": str(record.lease.began)},
+                "writes_until": {"N": str(record.lease.writes_until)},
+            }
+        )
+    if record.state is State.GONE:
+        item["expires"] = {"N": str(int(time.time() + KEEP_GONE_S))}  # the table's TTL attribute
+    return item
+
+
+def _record(item: dict[str, Any]) -> Record:
+    server_id = ServerId.parse(item["server"]["S"])
+    assert server_id is not None
+    prior = None
+    if "prior" in item:
+        held = json.loads(item["prior"]["S"])
+        prior = ResourceServer(
+            server_id.user_pool_id, server_id.identifier, held["name"], tuple(Scope(n, d) for n, d in held["scopes"])
+        )
+    return Record(
+        server_id=server_id,
+        state=State(item["state"]["S"]),
+        owner=Owner(item["stack"]["S"], item["logical"]["S"]),
+        origin=item["origin"]["S"],
+        request_id=item["request"]["S"],
+        issued_at=float(item["issued"]["N"]) if "issued" in item else None,
+        version=int(item["version"]["N"]),
+        prior=prior,
+        operation=item["operation"]["S"] if "operation" in item else None,
+        lease=_lease(item),
+        cancelled_at=float(item["cancelled"]["N"]) if "cancelled" in item else None,
+    )
+
+
+def _lease(item: dict[str, Any]) -> Lease | None:
+    if "holder" not in item:
+        return None
+    return Lease(
+        holder=item["holder"]["S"],
+        pool=item["pool"]["S"],
+        began=float(item["began"]["N"]),
+        writes_until=float(item["writes_until"]["N"]),
+    )
+
+
+def _failure(what: str, error: Exception) -> RequestFailed:
+    why = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    return RequestFailed(f"Could not {what} in the provider's ledger table ({why}); the server was left as it was")
+
+
+def _code(error: Exception) -> str:
+    return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""

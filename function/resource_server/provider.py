@@ -1,0 +1,106 @@
+"""The provider, wired: its parts, made once per execution environment, and one request's way
+through them. app.py makes it, behind the guard that answers when it can't be made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from . import event, plan, startup
+from .answer import Responder
+from .cognito import Cognito
+from .deadline import MIN_TIMEOUT_S, Budget
+from .delivery import Answer
+from .failure import DuplicateInFlight, RequestFailed
+from .ownership import TABLE_VARIABLE, Ledger
+from .pacing import Turns
+from .replay import Replay
+from .stack import Stack
+
+logger = logging.getLogger(__name__)
+
+
+class Provider:
+    def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay) -> None:
+        self.log, self.budget, self.services, self.replay = log, budget, services, replay
+        # The request being answered: crhelper calls on_request with the event and context only.
+        self._progress = plan.Progress()
+        self._too_short = False
+        self.responder = Responder(log.log_level)
+        # crhelper's stubs type the function as returning a physical id; ours returns the whole Answer.
+        on_request = cast("Callable[[Any, Any], None]", self.on_request)
+        for register in (self.responder.create, self.responder.update, self.responder.delete):
+            register(on_request)
+        # log_event=False: POWERTOOLS_LOGGER_LOG_EVENT would otherwise log the event whole, ResponseURL included.
+        self.handle = log.inject_lambda_context(clear_state=True, log_event=False)(self._handle)
+
+    @classmethod
+    def from_environment(cls) -> Provider:
+        startup.check_configuration()
+        level, warning = startup.log_level()
+        log = Logger(level=level)  # POWERTOOLS_SERVICE_NAME comes from the environment
+        # The modules' standard loggers and crhelper's write the same JSON lines, with the same keys.
+        copy_config_to_registered_loggers(source_logger=log, include={"resource_server", "crhelper"})
+        if warning:
+            log.warning(warning)
+        budget = Budget()
+        replay = Replay.from_environment(budget)  # IDEMPOTENCY_TABLE
+        # 1.0.0 kept its adoption records in the answers table.
+        ledger = Ledger(os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name)
+        turns = Turns(ledger.leases, lambda: ledger.lease, epoch=budget.epoch)
+        cognito = Cognito.from_environment(budget.calls_end, turns)
+        services = plan.Services(cognito, ledger, Stack(budget.calls_end), startup.allow_adoption())
+        return cls(log, budget, services, replay)
+
+    def _handle(self, raw_event: dict[str, Any], context: Any) -> None:
+        self.log.append_keys(**event.correlation_keys(raw_event))
+        remaining_ms = context.get_remaining_time_in_millis()
+        issued = event.issued_at(raw_event.get("ResponseURL")) if isinstance(raw_event, dict) else None
+        timeout = event.service_timeout_s(raw_event.get("ResourceProperties")) if isinstance(raw_event, dict) else 0
+        # CloudFormation stops waiting ServiceTimeout after it sent the request; a signing time far
+        # from now is a sample URL's, as in events/, and says nothing of that.
+        plausible = issued is not None and abs(time.time() - issued) < event.URL_LIFETIME_S
+        self.budget.start(remaining_ms, issued + timeout if plausible and issued is not None else None)
+        request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
+        self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
+        self._progress = plan.Progress()
+        self._too_short = remaining_ms < MIN_TIMEOUT_S * 1000
+        logger.debug("Request received", extra={"event": event.redacted(raw_event)})
+        self.responder.respond(raw_event, context, self._progress, self.budget.end)
+
+    def on_request(self, raw_event: dict[str, Any], context: Any) -> Answer | None:
+        """crhelper's function for every request type: the answer, or None when another delivery answers."""
+        try:
+            answer = self.replay.answer(raw_event, context, lambda: self.work_out(raw_event))
+        except DuplicateInFlight:
+            return None
+        self.log.append_keys(PhysicalResourceId=answer.physical_id)
+        return answer
+
+    def work_out(self, raw_event: dict[str, Any]) -> Answer:
+        request = event.read(raw_event)
+        try:
+            if self._too_short:
+                raise RequestFailed(
+                    f"The provider's Lambda Timeout is too short to make any call: give it at least "
+                    f"{MIN_TIMEOUT_S} s (template.yaml sets 900)"
+                )
+            answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
+        except RequestFailed as failure:
+            physical_id = failure.physical_id or self._failed_physical_id(request)
+            answer = Answer.failed(physical_id, failure.reason, failure.details)
+        # Known now: if saving it runs out of time, crhelper's timer sends this.
+        self._progress.answer = answer
+        return answer
+
+    def _failed_physical_id(self, request: event.Request) -> str:
+        if request.request_type != "Create":
+            return request.physical_resource_id
+        return str(self._progress.names) if self._progress.names is not None else request.marker

@@ -1,0 +1,98 @@
+"""Start-up: the configuration, checked before anything reads it, and the answer every request
+gets when the provider can't start. Standard library only, so that it can always answer.
+
+Anything that raises while Lambda loads the function would otherwise leave CloudFormation
+waiting out ServiceTimeout, an hour unless the stack sets less, and its rollback as long again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from typing import Any
+from urllib.parse import urlsplit
+
+from .delivery import Answer, payload, send
+from .event import can_answer, fallback_physical_id
+
+logger = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+# What the SDK reads to aim a client at an emulator; template.yaml declares them empty.
+ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_CLOUDFORMATION",
+)
+BOOLEANS = {"true": True, "false": False}
+
+
+class Misconfigured(Exception):
+    """A setting the provider can't run with; the message says which, and what to set."""
+
+
+def log_level() -> tuple[str, str | None]:
+    """The level to log at, and a warning when the environment named none that exists: a wrong
+    level is no reason to fail a stack, so it logs at INFO and says so."""
+    for variable in LOG_LEVEL_VARIABLES:
+        if value := os.environ.get(variable, "").strip():
+            if value.upper() in LOG_LEVELS:
+                return value.upper(), None
+            return "INFO", f"{variable} {value[:20]!r} is not a level ({', '.join(LOG_LEVELS)}); logging at INFO"
+    return "INFO", None
+
+
+def check_configuration() -> None:
+    """Raise Misconfigured for a setting that would fail every request."""
+    for variable in ENDPOINT_VARIABLES:
+        value = os.environ.get(variable, "")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise Misconfigured(
+                f"{variable} {value[:60]!r} is not a URL: set it to one such as http://127.0.0.1:5000, "
+                "or leave it empty to use AWS's own endpoints"
+            )
+    if not os.environ.get("LEDGER_TABLE"):
+        raise Misconfigured(
+            "LEDGER_TABLE is not set: the provider must record which servers it owns; "
+            "deploy it with its template, which creates the table"
+        )
+    adoption = os.environ.get("ALLOW_ADOPTION", "true").strip().lower()
+    if adoption not in BOOLEANS:
+        raise Misconfigured(f'ALLOW_ADOPTION {adoption[:20]!r} must be "true" or "false"')
+
+
+def allow_adoption() -> bool:
+    return BOOLEANS[os.environ.get("ALLOW_ADOPTION", "true").strip().lower()]
+
+
+def explain(error: BaseException) -> str:
+    """Why the provider could not start, and what to do, in one line."""
+    if isinstance(error, Misconfigured):
+        return f"The provider is misconfigured: {error}"
+    where = ""
+    if frames := traceback.extract_tb(error.__traceback__):
+        module = frames[-1].filename.rsplit("/", 2)
+        where = f" in {'/'.join(module[-2:])}"
+    return (
+        f"The provider failed to start: {type(error).__name__}{where}: {str(error)[:120]}; "
+        "redeploy it (a broken layer or an unsupported Lambda runtime SDK can cause this)"
+    )
+
+
+def answer_unstarted(event: Any, context: Any, reason: str) -> None:
+    """One FAILED answer to a request that a provider which could not start received."""
+    logger.error(reason)
+    if not can_answer(event):
+        logger.error("Event has no https ResponseURL; there is nowhere to answer")
+        return
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
+    try:
+        encoded = payload(Answer(fallback_physical_id(event), {}, reason), event)
+    except Exception:  # noqa: BLE001 - an event too odd to echo still gets an answer
+        encoded = payload(Answer(fallback_physical_id({}), {}, reason), {})
+    send(str(event["ResponseURL"]), encoded, deadline, once=bool(os.environ.get("AWS_SAM_LOCAL")))
