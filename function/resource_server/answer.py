@@ -17,7 +17,7 @@ from typing import Any
 from crhelper import resource_helper
 from crhelper.resource_helper import CfnResource
 
-from .delivery import Answer, payload, send
+from .delivery import Answer, minimal, payload, send
 from .event import can_answer, envelope_problem, fallback_physical_id
 from .plan import Progress
 
@@ -81,6 +81,8 @@ class Responder(CfnResource):
         try:
             self._answer = func(self._event, self._context) if func else None
             self._silent = self._answer is None
+            # Keeps crhelper from generating an id of its own, which it would log and never send.
+            self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
         except Exception as error:
             logger.exception("Unexpected error")
             reason = f"Internal error in the provider: {type(error).__name__}: {error}"
@@ -127,7 +129,6 @@ class Responder(CfnResource):
             encoded = payload(answer, self._event)
         except Exception:  # a bug of ours must not leave CloudFormation waiting out ServiceTimeout
             logger.exception("Could not build the answer; sending a minimal FAILED one")
-            reason = "Internal error in the provider while answering; see its log"
-            encoded = payload(Answer(fallback_physical_id(self._event), {}, reason), self._event)
+            encoded = minimal(answer.physical_id or fallback_physical_id(self._event), self._event)
         # Under `sam local invoke` no stack waits for the answer, and the event's URL is a sample: try once.
         send(self._event["ResponseURL"], encoded, deadline or self._deadline, once=bool(self._sam_local))

@@ -89,7 +89,7 @@ class Cognito:
     @classmethod
     def from_environment(cls, deadline: Callable[[], float], pacing: Pacing | None = None) -> Cognito:
         """A client from the SDK's standard configuration, AWS_ENDPOINT_URL* included."""
-        retries = RetryPolicy(deadline, never_retried=NEVER_RETRIED, until_deadline=REPEATABLE, pacing=pacing)
+        retries = cls.retry_policy(deadline, pacing)
         made = client(
             "cognito-idp",
             retries,
@@ -98,6 +98,10 @@ class Cognito:
             user_agent_extra=f"cognito-resource-server/{__version__}",
         )
         return cls(made, retries)
+
+    @staticmethod
+    def retry_policy(deadline: Callable[[], float], pacing: Pacing | None = None) -> RetryPolicy:
+        return RetryPolicy(deadline, never_retried=NEVER_RETRIED, until_deadline=REPEATABLE, pacing=pacing)
 
     def describe(self, server_id: ServerId) -> Held | None:
         """What Cognito holds, or None when the server or its pool is gone."""

@@ -12,7 +12,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -78,6 +78,19 @@ def payload(answer: Answer, event: Mapping[str, object]) -> bytes:
     return encoded
 
 
+def minimal(physical_id: str, event: Mapping[str, object]) -> bytes:
+    """A FAILED answer built with nothing that could fail: for when building the real one did."""
+    body = {
+        "Status": "FAILED",
+        "Reason": "Internal error in the provider while answering; see its log",
+        "PhysicalResourceId": physical_id[:1024] or "NotCreated",
+        **{key: str(event.get(key) or "")[: ENVELOPE_LIMITS[key] // 12] for key in ENVELOPE_KEYS},
+        "NoEcho": False,
+        "Data": {},
+    }
+    return _encode(body)
+
+
 def send(url: str, encoded: bytes, deadline: float, *, once: bool = False) -> bool:
     """PUT the answer until it is accepted with a 2xx, with backoff, stopping before `deadline`
     (time.monotonic()), as CDK's submitResponse does. `once`: a single try, for `sam local
@@ -125,6 +138,3 @@ def _put(url: str, encoded: bytes, timeout: float) -> int:
         return connection.getresponse().status
     finally:
         connection.close()
-
-
-Sender = Callable[[str, bytes, float], int]  # what tests put in place of _put

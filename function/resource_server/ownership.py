@@ -111,10 +111,26 @@ class Ledger:
         self._finishing = False  # the last write of a request: it may use the store's reserve
         self._client: Any = None
         self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
-        self.lease: Lease | None = None  # the lease this delivery holds now
+        self._held: Record | None = None  # the record whose lease this delivery holds, as written
+
+    @property
+    def lease(self) -> Lease | None:
+        """The lease this delivery holds now, if any: its place in the queue of writers."""
+        return self._held.lease if self._held is not None else None
 
     def start(self, request_id: str, invocation_id: str) -> None:
-        self.holder, self.lease, self._finishing = f"{request_id}/{invocation_id}", None, False
+        self.holder, self._held, self._finishing = f"{request_id}/{invocation_id}", None, False
+
+    def let_go(self) -> None:
+        """Give back a lease that a request which failed midway still holds, its record unchanged."""
+        if (held := self._held) is None:
+            return
+        try:
+            self.settle(held, held.state)
+        except (Contended, RequestFailed) as error:
+            # It ends with the request's time anyway; the next request waits until then.
+            logger.warning("Could not give back the server's lease", extra={"error": type(error).__name__})
+            self._held = None
 
     # Reading
 
@@ -177,11 +193,10 @@ class Ledger:
         operation: str | None = None,
     ) -> Record:
         """Take the server's lease and record `state` for `owner`. Raises Contended."""
-        now = time.time()
-        self.lease = Lease(
+        lease = Lease(
             holder=self.holder,
             pool=server_id.user_pool_id,
-            began=now,
+            began=time.time(),
             writes_until=self._budget.epoch(self._budget.calls_end()),
         )
         record = Record(
@@ -194,10 +209,11 @@ class Ledger:
             version=(expected.version + 1) if expected else 1,
             prior=prior if prior is not None else (expected.prior if expected and expected.owner == owner else None),
             operation=operation or (expected.operation if expected and expected.owner == owner else None),
-            lease=self.lease,
+            lease=lease,
             cancelled_at=None,
         )
         self._write(record, expected)
+        self._held = record
         return record
 
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
@@ -205,7 +221,7 @@ class Ledger:
         self._finishing = True
         settled = replace(record, state=state, version=record.version + 1, lease=None, **changes)
         self._write(settled, record)
-        self.lease = None
+        self._held = None
         return settled
 
     def cancel(self, record: Record, issued_at: float | None) -> Record:

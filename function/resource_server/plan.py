@@ -113,12 +113,15 @@ def decide(request: Request) -> Step:
 
 def carry_out(step: Step, request: Request, services: Services, progress: Progress) -> Answer:
     work = _Work(request, services, progress)
-    for _ in range(CONTENDED_TRIES):
-        try:
-            return _carry_out(step, work)
-        except Contended:
-            logger.info("Another request wrote the server's record first; reading it again")
-    raise RequestFailed("Other requests kept changing this server's record; retry")
+    try:
+        for _ in range(CONTENDED_TRIES):
+            try:
+                return _carry_out(step, work)
+            except Contended:
+                logger.info("Another request wrote the server's record first; reading it again")
+        raise RequestFailed("Other requests kept changing this server's record; retry")
+    finally:
+        services.ledger.let_go()
 
 
 def _carry_out(step: Step, work: _Work) -> Answer:
@@ -191,21 +194,23 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
         issued_at=request.issued_at,
         origin="made",
     )
+    # From the first attempt on, the server may land: should the answer come from crhelper's timer,
+    # it names the server, so that the rollback Delete removes it.
+    work.progress.names = server.id
     try:
         cognito.create(server)
     except CreateFailed as failed:
         if not failed.in_doubt:
+            work.progress.names = None
             _settle(record, State.GONE, work)
             raise
-        # What lands is this resource's: its record stays `creating`, and the answer names it,
-        # so that the rollback Delete removes it.
-        work.progress.names = server.id
+        # What lands is this resource's: its record stays `creating`, and the answer names it.
         _settle(record, State.CREATING, work)
         raise RequestFailed(failed.reason, physical_id=str(server.id)) from failed
     except (AlreadyExists, RequestFailed):
+        work.progress.names = None
         _settle(record, State.GONE, work)  # made by someone else since the look, or never made
         raise
-    work.progress.names = server.id
     _settle_or_undo(record, State.MADE, server, work)
     return _success(server)
 
@@ -235,12 +240,15 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             "(its AllowAdoption parameter is false): delete it, or choose another Identifier"
         )
     try:
-        operation, _started = services.stack.operation_start(request.stack_id)
+        started = services.stack.operation_start(request.stack_id)
+        if started is None:
+            raise StatusUnknown("cloudformation:DescribeStackEvents found no such stack")
     except StatusUnknown as unknown:
         raise RequestFailed(
             "Could not adopt: the provider must know which stack operation adopts the server "
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
+    operation, _began = started
     adopted = services.ledger.claim(
         server.id,
         record,
@@ -487,13 +495,14 @@ def _made_by_the_create_undone(record: Record, create_marker: str | None, work: 
     if record.issued_at is None:
         return False
     try:
-        _event, started = work.services.stack.operation_start(work.request.stack_id)
+        started = work.services.stack.operation_start(work.request.stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
             f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60} "
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
-    return record.issued_at >= started - CLOCK_SLACK_S
+    # No such stack: no operation of it is running, so no Create of it was cancelled.
+    return started is not None and record.issued_at >= started[1] - CLOCK_SLACK_S
 
 
 def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:

@@ -43,6 +43,10 @@ class StatusUnknown(Exception):
         self.why = why
 
 
+class StackMissing(Exception):
+    """CloudFormation knows no such stack, or no such resource in it."""
+
+
 class Stack:
     def __init__(self, deadline: Callable[[], float]) -> None:
         self._deadline = deadline
@@ -57,12 +61,15 @@ class Stack:
         logger.info("Read the stack's status", extra={"stack_status": status})
         return status
 
-    def operation_start(self, stack_id: str) -> tuple[str, float]:
+    def operation_start(self, stack_id: str) -> tuple[str, float] | None:
         """The event that began the stack's current operation: its EventId and its time (seconds
-        since the epoch). Raises StatusUnknown."""
-        for event in self._own_events(stack_id):
-            if event["ResourceStatus"] in OPERATION_STARTS:
-                return str(event["EventId"]), event["Timestamp"].timestamp()
+        since the epoch); None when there is no such stack. Raises StatusUnknown."""
+        try:
+            for event in self._own_events(stack_id):
+                if event["ResourceStatus"] in OPERATION_STARTS:
+                    return str(event["EventId"]), event["Timestamp"].timestamp()
+        except StackMissing:
+            return None
         raise StatusUnknown("the stack's events hold no start of its current operation")
 
     def operation_succeeded(self, stack_id: str, start_event_id: str) -> bool | None:
@@ -102,6 +109,10 @@ class Stack:
                 for event in page["StackEvents"]:
                     if event.get("PhysicalResourceId") == stack_id and event.get("ResourceType") == STACK_TYPE:
                         yield event
+        except ClientError as error:
+            if _missing(error):
+                raise StackMissing from error
+            raise _unknown("DescribeStackEvents", error) from error
         except Exception as error:  # unread, for whatever reason, is unknown
             raise _unknown("DescribeStackEvents", error) from error
 
@@ -109,8 +120,7 @@ class Stack:
         try:
             return call(self._connect())
         except ClientError as error:
-            message = str(error.response.get("Error", {}).get("Message", ""))
-            if missing_is_none and _code(error) == "ValidationError" and "does not exist" in message:
+            if missing_is_none and _missing(error):
                 return None
             raise _unknown(action, error) from error
         except Exception as error:  # unread, for whatever reason, is unknown
@@ -130,3 +140,8 @@ def _unknown(action: str, error: Exception) -> StatusUnknown:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _missing(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _code(error) == "ValidationError" and "does not exist" in message

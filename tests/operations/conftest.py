@@ -14,11 +14,11 @@ import pytest
 
 from tests.support import in_process
 from tests.support.emulator import IDEMPOTENCY_TABLE, REGION, CognitoEmulator
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 
 @pytest.fixture
-def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Provider:
+def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Harness:
     monkeypatch.delenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for key, value in {
@@ -34,6 +34,6 @@ def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Prov
 
 
 @pytest.fixture
-def cognito_idp(provider: Provider) -> Any:
+def cognito_idp(provider: Harness) -> Any:
     """A client of the same Cognito, for the test's own reads and for other parties' servers."""
     return boto3.client("cognito-idp")

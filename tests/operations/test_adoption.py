@@ -14,7 +14,7 @@ from tests.operations.test_stack_sequences import API, held
 from tests.support import events, in_process
 from tests.support.cloudformation import Custom, Send, Sibling, Stack
 from tests.support.emulator import FAULTS
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 HAND_MADE = {"name": "Made by hand", "scopes": [("legacy", "What the clients hold today")]}
 
@@ -41,7 +41,7 @@ def adopting(pool: str, **state: Any) -> dict[str, Any]:
 
 
 def test_create_with_adopt_existing_takes_the_server_over_with_the_declared_state(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     stack = Stack(provider.send)
@@ -56,7 +56,7 @@ def test_create_with_adopt_existing_takes_the_server_over_with_the_declared_stat
 
 
 def test_create_with_adopt_existing_when_nothing_exists_creates_the_server(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send)
 
@@ -66,7 +66,7 @@ def test_create_with_adopt_existing_when_nothing_exists_creates_the_server(
 
 
 def test_a_failed_create_stack_gives_the_adopted_server_back_as_it_was(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -80,7 +80,7 @@ def test_a_failed_create_stack_gives_the_adopted_server_back_as_it_was(
 
 
 def test_a_failed_update_that_added_an_adopting_resource_gives_the_server_back_as_it_was(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send)
     stack.create({"Other": Custom(events.properties(pool, identifier="https://other.example.com"))})
@@ -100,7 +100,7 @@ def test_a_failed_update_that_added_an_adopting_resource_gives_the_server_back_a
 
 
 def test_an_adoption_whose_update_fails_names_the_server_and_its_rollback_gives_it_back(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -115,7 +115,7 @@ def test_an_adoption_whose_update_fails_names_the_server_and_its_rollback_gives_
 
 
 def test_a_delete_stack_after_a_failed_rollback_still_gives_the_adopted_server_back(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -133,7 +133,7 @@ def test_a_delete_stack_after_a_failed_rollback_still_gives_the_adopted_server_b
 
 
 def test_once_the_adopting_operation_succeeded_the_stack_owns_the_server(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     stack = Stack(provider.send)
@@ -146,7 +146,7 @@ def test_once_the_adopting_operation_succeeded_the_stack_owns_the_server(
 
 
 def test_removing_an_adopted_resource_from_the_template_deletes_the_server(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     stack = Stack(provider.send)
@@ -156,7 +156,7 @@ def test_removing_an_adopted_resource_from_the_template_deletes_the_server(
     assert held(cognito_idp, pool) == {}
 
 
-def test_deletion_policy_retain_keeps_an_adopted_server(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_deletion_policy_retain_keeps_an_adopted_server(provider: Harness, cognito_idp: Any, pool: str) -> None:
     existing_server(cognito_idp, pool)
     stack = Stack(provider.send)
     stack.create({"Api": Custom(adopting(pool), retain=True)})
@@ -167,7 +167,7 @@ def test_deletion_policy_retain_keeps_an_adopted_server(provider: Provider, cogn
 
 @pytest.mark.parametrize(("before", "after"), [("true", "false"), ("false", "true")])
 def test_turning_adopt_existing_on_or_off_changes_nothing_in_cognito(
-    provider: Provider, cognito_idp: Any, pool: str, before: str, after: str
+    provider: Harness, cognito_idp: Any, pool: str, before: str, after: str
 ) -> None:
     stack = Stack(provider.send)
     stack.create({"Api": Custom(events.properties(pool, AdoptExisting=before))})
@@ -179,13 +179,15 @@ def test_turning_adopt_existing_on_or_off_changes_nothing_in_cognito(
 
 
 def test_a_repeated_delivery_of_an_adopting_create_keeps_what_the_server_held_first(
-    provider: Provider, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import app
 
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    monkeypatch.setattr(app, "replay", Replay(None, app.budget))  # as when the answer store was unreachable
+    monkeypatch.setattr(
+        app.provider, "replay", Replay(None, app.provider.budget)
+    )  # as when the answer store was unreachable
     stack = Stack(provider.send)
     create = stack._request
 
@@ -204,7 +206,7 @@ def test_a_repeated_delivery_of_an_adopting_create_keeps_what_the_server_held_fi
 
 
 def test_adoption_without_the_providers_table_is_refused_and_changes_nothing(
-    provider: Provider, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -217,9 +219,7 @@ def test_adoption_without_the_providers_table_is_refused_and_changes_nothing(
     assert held(cognito_idp, pool) == before
 
 
-def test_a_replacement_onto_an_existing_identifier_never_adopts(
-    provider: Provider, cognito_idp: Any, pool: str
-) -> None:
+def test_a_replacement_onto_an_existing_identifier_never_adopts(provider: Harness, cognito_idp: Any, pool: str) -> None:
     stack = Stack(provider.send)
     stack.create({"Api": Custom(adopting(pool, identifier="https://first.example.com"))})
     existing_server(cognito_idp, pool)
@@ -230,7 +230,7 @@ def test_a_replacement_onto_an_existing_identifier_never_adopts(
 
 
 def test_an_adopted_server_deleted_during_the_failed_deployment_is_made_again_as_it_was(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -243,7 +243,7 @@ def test_an_adopted_server_deleted_during_the_failed_deployment_is_made_again_as
 
 
 def test_giving_back_a_server_whose_pool_is_gone_completes_the_rollback(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import events
 from tests.support.cloudformation import Custom, Sibling, Stack
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 API = "https://weather-api.example.com"
 SCOPES = [("read", "Read forecasts"), ("write", "Publish forecasts")]
@@ -71,7 +71,7 @@ def custom(pool: str, *, adopt: bool) -> Custom:
 
 
 def test_the_guide_moves_a_native_server_under_the_stack_with_no_moment_without_its_scopes(
-    provider: Provider, weather: Pool, pool: str
+    provider: Harness, weather: Pool, pool: str
 ) -> None:
     stack = Stack(provider.send)
     # Before: the native resource (Sibling here) made the server; the client holds its scopes.
@@ -105,7 +105,7 @@ def test_the_guide_moves_a_native_server_under_the_stack_with_no_moment_without_
     assert weather.cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"] == []
 
 
-def test_a_failure_in_step_2_gives_the_server_back_as_it_was(provider: Provider, weather: Pool, pool: str) -> None:
+def test_a_failure_in_step_2_gives_the_server_back_as_it_was(provider: Harness, weather: Pool, pool: str) -> None:
     stack = Stack(provider.send)
     stack.create({"NativeApi": Sibling(), "ReportingClient": Sibling()})
     weather.native_resource_made_the_server()
@@ -120,7 +120,7 @@ def test_a_failure_in_step_2_gives_the_server_back_as_it_was(provider: Provider,
     weather.assert_every_client_scope_exists()
 
 
-def test_a_server_made_by_hand_is_adopted_the_same_way(provider: Provider, weather: Pool, pool: str) -> None:
+def test_a_server_made_by_hand_is_adopted_the_same_way(provider: Harness, weather: Pool, pool: str) -> None:
     weather.native_resource_made_the_server()  # by hand, outside any stack
     before = weather.server()
     stack = Stack(provider.send)
@@ -131,7 +131,7 @@ def test_a_server_made_by_hand_is_adopted_the_same_way(provider: Provider, weath
 
 
 def test_moving_a_server_to_another_logical_id_keeps_it_when_the_old_one_is_retained_first(
-    provider: Provider, weather: Pool, pool: str
+    provider: Harness, weather: Pool, pool: str
 ) -> None:
     stack = Stack(provider.send)
     stack.create({"Api": custom(pool, adopt=False)})
@@ -148,7 +148,7 @@ def test_moving_a_server_to_another_logical_id_keeps_it_when_the_old_one_is_reta
 
 
 def test_moving_without_retaining_the_old_logical_id_first_deletes_the_server(
-    provider: Provider, weather: Pool, pool: str
+    provider: Harness, weather: Pool, pool: str
 ) -> None:
     # Why step 1 matters: the cleanup Delete of the removed logical id deletes the server it names.
     stack = Stack(provider.send)

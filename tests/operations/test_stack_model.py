@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 from tests.support import events
 from tests.support.cloudformation import Custom, ReplacementRollback, Send, Sibling, Stack, Template
 from tests.support.emulator import FAULTS, CognitoEmulator
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 LOGICAL_IDS = ("Api", "Admin")
 IDENTIFIERS = ("https://a.example.com", "https://b.example.com", "https://foreign.example.com")
@@ -236,6 +236,6 @@ class StackLives(RuleBasedStateMachine):
 
 
 def test_every_stack_life_ends_complete_with_cognito_as_declared_and_the_foreign_server_untouched(
-    provider: Provider, emulator: CognitoEmulator
+    provider: Harness, emulator: CognitoEmulator
 ) -> None:
     run_state_machine_as_test(lambda: StackLives(provider.send, emulator), settings=SETTINGS)

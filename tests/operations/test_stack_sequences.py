@@ -10,7 +10,7 @@ import pytest
 from tests.support import events
 from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack
 from tests.support.emulator import FAULTS
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 API = "https://api.example.com"
 V2 = "https://v2.api.example.com"
@@ -36,7 +36,7 @@ def foreign_server(cognito_idp: Any, pool: str, identifier: str = FOREIGN, **sta
 
 @pytest.mark.parametrize("rollback", list(ReplacementRollback), ids=lambda r: r.name)
 def test_rollback_of_a_replacement_gives_back_the_old_server_untouched_and_removes_the_new(
-    provider: Provider, cognito_idp: Any, pool: str, rollback: ReplacementRollback
+    provider: Harness, cognito_idp: Any, pool: str, rollback: ReplacementRollback
 ) -> None:
     stack = Stack(provider.send, rollback)
     old = events.properties(pool)
@@ -55,7 +55,7 @@ def test_rollback_of_a_replacement_gives_back_the_old_server_untouched_and_remov
 
 
 def test_rollback_of_a_replacement_after_the_old_server_changed_outside_restores_its_old_state(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
     old = events.properties(pool)
@@ -70,7 +70,7 @@ def test_rollback_of_a_replacement_after_the_old_server_changed_outside_restores
 
 
 def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_leaves_it(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     foreign_server(cognito_idp, pool, name="Someone else")
     stack = Stack(provider.send)
@@ -88,7 +88,7 @@ def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_
 
 
 def test_rollback_that_cannot_read_the_stack_takes_nothing_says_what_to_check_and_completes_when_continued(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
     stack.create({"Api": Custom(events.properties(pool))})
@@ -107,7 +107,7 @@ def test_rollback_that_cannot_read_the_stack_takes_nothing_says_what_to_check_an
 
 
 def test_create_over_someone_elses_server_while_cognito_fails_never_names_or_deletes_it(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     foreign_server(cognito_idp, pool, identifier=API, name="Someone else")
     before = held(cognito_idp, pool)
@@ -124,7 +124,7 @@ def test_create_over_someone_elses_server_while_cognito_fails_never_names_or_del
 
 
 def test_create_meeting_someone_elses_identical_server_after_a_500_does_not_claim_it(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     foreign_server(cognito_idp, pool, identifier=API)  # exactly the state the stack declares
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=1, status=500)
@@ -138,7 +138,7 @@ def test_create_meeting_someone_elses_identical_server_after_a_500_does_not_clai
 
 
 def test_replacement_in_doubt_never_deletes_someone_elses_identical_server(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send)
     stack.create({"Api": Custom(events.properties(pool))})
@@ -153,7 +153,7 @@ def test_replacement_in_doubt_never_deletes_someone_elses_identical_server(
 
 
 def test_create_in_doubt_of_a_server_that_was_absent_still_names_it_for_the_rollback(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     # The first attempt lands but its answer is lost; the rest fail. Only this request can have made it.
     FAULTS.hold("CreateResourceServer", 1.0, act_first=True)
@@ -167,7 +167,7 @@ def test_create_in_doubt_of_a_server_that_was_absent_still_names_it_for_the_roll
 
 
 def test_a_lost_write_of_the_in_progress_record_is_not_mistaken_for_another_delivery(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     # The record that marks this request in progress is written, but the answer comes after the
     # store's client gave up; its retry then finds the record. Found by the stateful model.
@@ -181,7 +181,7 @@ def test_a_lost_write_of_the_in_progress_record_is_not_mistaken_for_another_deli
 
 
 def test_a_create_attempt_that_acts_late_cannot_bring_back_what_the_rollback_deleted(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     # Both first attempts outlast the client's 0.5 s and act 0.7 s after they were sent, the second
     # after the third has succeeded. Found by the stateful model: answered at once, the stack rolled

@@ -8,18 +8,24 @@ them, following the Cognito API reference:
 - Identifier and UserPoolId can't change: they only address the server.
 - A missing user pool or server is ResourceNotFoundException, for Update and Delete alike.
 - A pool holds at most 25 resource servers (the default quota): LimitExceededException.
+- A server Cognito manages itself shows `ManagedBy` (botocore 1.44), set here with `manage()`.
+
+It also teaches moto's CloudFormation what the provider reads of a stack that moto's own
+custom resources can't play: `DescribeStackResource` answers for the resources the tests'
+model of CloudFormation holds (`set_stack_resource`), and stack events can carry a chosen
+time, or belong to a nested stack, as a parent stack's list holds them.
 
 `install()` patches moto in this process, for `mock_aws` and for `CognitoEmulator`, the
 moto server on 127.0.0.1 that end-to-end tests and the demo run handlers against.
 
 `FAULTS` makes that Cognito misbehave on cue, the same way for every test: enforce the
-per-pool write rate, hold a call before acting on it, or fail with a chosen error. The
-DynamoDB calls that save answers and the CloudFormation read of a stack's status can be
-held or failed the same way.
+per-pool write rate, hold a call before acting on it, or fail with a chosen error. Every
+DynamoDB and CloudFormation call the function makes can be held or failed the same way.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import threading
@@ -28,11 +34,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.cloudformation.exceptions import CloudFormationError
-from moto.cloudformation.models import cloudformation_backends
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Event, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
@@ -46,6 +53,8 @@ from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
+LEDGER_TABLE = "cognito-resource-server-ledger"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
 # A stack moto accepts; custom resources live in the tests' own model of CloudFormation.
 PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
@@ -55,8 +64,8 @@ WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer"
 OPERATIONS = (*WRITES, "DescribeResourceServer")
 # Other services' calls the function makes, which FAULTS can also hold or fail.
 OTHER_OPERATIONS: dict[Any, tuple[str, ...]] = {
-    DynamoHandler: ("PutItem", "UpdateItem", "GetItem", "DeleteItem"),
-    CloudFormationResponse: ("DescribeStacks",),
+    DynamoHandler: ("PutItem", "UpdateItem", "GetItem", "DeleteItem", "Query", "DescribeTable"),
+    CloudFormationResponse: ("DescribeStacks", "DescribeStackEvents", "DescribeStackResource"),
 }
 
 
@@ -176,6 +185,53 @@ def delete_resource_server(self: CognitoIdpBackend, user_pool_id: str, identifie
     del self.user_pools[user_pool_id].resource_servers[identifier]
 
 
+def manage(user_pool_id: str, identifier: str, by: str = "cognito") -> None:
+    """Mark a server as one Cognito manages itself, as its ManagedBy field says (botocore 1.44)."""
+    server = _server(cognitoidp_backends[DEFAULT_ACCOUNT_ID][REGION], user_pool_id, identifier)
+    server.managed_by = by  # type: ignore[attr-defined]
+
+
+def _with_managed_by(to_json: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    @functools.wraps(to_json)
+    def server_json(self: CognitoResourceServer) -> dict[str, Any]:
+        shown = to_json(self)
+        if managed := getattr(self, "managed_by", None):
+            shown["ManagedBy"] = managed
+        return shown
+
+    return server_json
+
+
+@dataclass
+class ModelResource:
+    physical_id: str
+    status: str
+
+
+def set_stack_resource(
+    stack_id: str, logical_id: str, physical_id: str | None, status: str = "CREATE_COMPLETE"
+) -> None:
+    """What DescribeStackResource says of a stack's resource; None: the stack lists it no more."""
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
+    resources: dict[str, ModelResource] = stack.__dict__.setdefault("model_resources", {})
+    if physical_id is None:
+        resources.pop(logical_id, None)
+    else:
+        resources[logical_id] = ModelResource(physical_id, status)
+
+
+def _describe_model_resource(self: CloudFormationBackend, stack_name: str, logical_resource_id: str) -> Any:
+    stack = self.get_stack(stack_name)
+    resource = stack.__dict__.get("model_resources", {}).get(logical_resource_id)
+    if resource is None or stack.status == "DELETE_COMPLETE":
+        raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
+    found = type("StackResource", (), {})()
+    found.logical_resource_id = logical_resource_id
+    found.physical_resource_id = resource.physical_id
+    found.cf_resource_type = "Custom::CognitoResourceServer"
+    return stack, found
+
+
 def _with_pool_quota(create: Callable[..., CognitoResourceServer]) -> Callable[..., CognitoResourceServer]:
     @functools.wraps(create)
     def create_resource_server(
@@ -235,6 +291,10 @@ def install() -> None:
     backend.update_resource_server = update_resource_server
     backend.delete_resource_server = delete_resource_server
     backend.create_resource_server = _with_pool_quota(backend.create_resource_server)
+    server: Any = CognitoResourceServer
+    server.to_json = _with_managed_by(server.to_json)
+    cloudformation: Any = CloudFormationBackend
+    cloudformation.describe_stack_resource = _describe_model_resource
     response.update_resource_server = _respond_update
     response.delete_resource_server = _respond_delete
     for operation in OPERATIONS:
@@ -258,8 +318,9 @@ class CognitoEmulator:
     def start(self) -> CognitoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
         self._server.start()
-        _host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://127.0.0.1:{port}"
+        host, port = self._server.get_host_and_port()
+        # A server bound to every interface is reached here through loopback.
+        self.endpoint = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         return self
 
     def stop(self) -> None:
@@ -295,6 +356,9 @@ class CognitoEmulator:
         stack.stack_id = stack_id
         backend.stacks[stack_id] = stack
 
+    def create_ledger_table(self, name: str = LEDGER_TABLE) -> str:
+        return create_ledger_table(self.client("dynamodb"), name)
+
     def create_idempotency_table(self, name: str = IDEMPOTENCY_TABLE) -> str:
         """The DynamoDB table template.yaml gives the function for replaying answers; moto serves it too."""
         dynamodb = self.client("dynamodb")
@@ -316,18 +380,58 @@ class CognitoEmulator:
         return {server["Identifier"]: server for server in listed}
 
 
+def ledger_table_definition() -> dict[str, Any]:
+    """The ledger table as template.yaml declares it, so that the tests' table can't drift from it."""
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(TEMPLATE))
+    assert template is not None, problems
+    properties = template["Resources"]["LedgerTable"]["Properties"]
+    keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+    return {key: properties[key] for key in keys}
+
+
+def create_ledger_table(dynamodb: Any, name: str = LEDGER_TABLE) -> str:
+    """The ledger table, in whatever DynamoDB `dynamodb` reaches (moto in process or its server)."""
+    if name not in dynamodb.list_tables()["TableNames"]:  # moto's state outlives one test
+        dynamodb.create_table(TableName=name, **ledger_table_definition())
+    return name
+
+
 def new_stack(name: str) -> str:
     """A stack in moto's CloudFormation, made in this process: its StackId."""
     backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
     return str(backend.create_stack(name=name, template=PLACEHOLDER_TEMPLATE, parameters={}).stack_id)
 
 
-def set_stack_status(stack_id: str, status: str) -> None:
+def set_stack_status(stack_id: str, status: str, at: datetime.datetime | None = None) -> None:
     """What DescribeStacks reports for a stack, and a stack-level event for it, as CloudFormation
-    records each phase of an operation."""
-    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].stacks[stack_id]
+    records each phase of an operation; `at` is the event's time on CloudFormation's clock."""
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
     stack.status = status
     stack._add_stack_event(status)
+    if at is not None:
+        stack.events[-1].timestamp = at
+
+
+def add_nested_stack_event(stack_id: str, logical_id: str, status: str, at: datetime.datetime | None = None) -> None:
+    """An event of a nested stack, as its parent's DescribeStackEvents lists it: the same
+    ResourceType as the parent's own, its own logical id, and its own ARN as PhysicalResourceId."""
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
+    nested_arn = stack_id.replace(f"stack/{stack.name}/", f"stack/{stack.name}-{logical_id}-NESTED/")
+    event = Event(
+        stack_id=stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=nested_arn,
+        resource_type="AWS::CloudFormation::Stack",
+        resource_status=status,
+        resource_status_reason=None,
+        resource_properties=None,
+    )
+    if at is not None:
+        event.timestamp = at
+    stack.events.append(event)
 
 
 @contextmanager

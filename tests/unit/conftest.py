@@ -9,9 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from resource_server.cognito import client_config
 from tests.support import emulator, in_process
-from tests.support.in_process import Provider
+from tests.support.in_process import QUICK, Harness
 
 
 @pytest.fixture(autouse=True)
@@ -37,5 +36,5 @@ def pool(cognito_idp: Any) -> str:
 
 
 @pytest.fixture
-def provider(cognito_idp: Any, monkeypatch: pytest.MonkeyPatch) -> Provider:
-    return in_process.wire(monkeypatch, boto3.client("cognito-idp", config=client_config()))
+def provider(cognito_idp: Any, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    return in_process.wire(monkeypatch, boto3.client("cognito-idp", config=QUICK))

@@ -9,6 +9,7 @@ import yaml
 
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
+from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE
 from tests.support.lambda_runtime import ROOT
 
 
@@ -34,7 +35,7 @@ def test_declared_endpoint_variable_is_empty_and_then_ignored(monkeypatch: pytes
     assert declared == ""
     monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", declared)
 
-    client = Cognito.from_environment(Budget())._client
+    client = Cognito.from_environment(Budget().calls_end)._client
 
     assert client.meta.endpoint_url == "https://cognito-idp.us-east-1.amazonaws.com"
 
@@ -43,13 +44,13 @@ def test_declared_endpoint_variable_is_empty_and_then_ignored(monkeypatch: pytes
 def test_endpoint_variables_aim_the_client(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "http://127.0.0.1:5000")
 
-    assert Cognito.from_environment(Budget())._client.meta.endpoint_url == "http://127.0.0.1:5000"
+    assert Cognito.from_environment(Budget().calls_end)._client.meta.endpoint_url == "http://127.0.0.1:5000"
 
 
 def test_retries_use_botocore_standard_mode_and_honour_aws_max_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
 
-    config = Cognito.from_environment(Budget())._client.meta.config
+    config = Cognito.from_environment(Budget().calls_end)._client.meta.config
 
     assert config.retries == {"mode": "standard", "total_max_attempts": 7}
 
@@ -58,5 +59,6 @@ def test_sam_local_environment_only_overrides_what_the_template_declares() -> No
     local = json.loads((ROOT / "env.json").read_text())["Function"]
 
     assert set(local) <= set(template_environment())
-    assert local["IDEMPOTENCY_TABLE"] == "", "no table exists under sam local"
-    assert local["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"].startswith("http://host.docker.internal:")
+    assert local["AWS_ENDPOINT_URL"].startswith("http://host.docker.internal:"), "every service: make emulator"
+    assert local["LEDGER_TABLE"] == LEDGER_TABLE, "the table make emulator holds"
+    assert local["IDEMPOTENCY_TABLE"] == IDEMPOTENCY_TABLE

@@ -10,7 +10,7 @@ import pytest
 from resource_server.replay import Replay
 from tests.support import events, in_process
 from tests.support.emulator import FAULTS
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 from tests.support.lambda_context import LambdaContext
 
 TABLE = "cognito-resource-server-idempotency"
@@ -28,20 +28,20 @@ def create_table() -> None:
 
 
 @pytest.fixture
-def replaying(provider: Provider, monkeypatch: pytest.MonkeyPatch) -> Provider:
+def replaying(provider: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
     """The provider as deployed: answers kept in DynamoDB."""
     create_table()
     import app
 
-    monkeypatch.setattr(app, "replay", Replay(TABLE, app.budget))
+    monkeypatch.setattr(app.provider, "replay", Replay(TABLE, app.provider.budget))
     return provider
 
 
-def twice(provider: Provider, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def twice(provider: Harness, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return provider.send(event), provider.send(event)
 
 
-def test_create_delivered_twice_gets_the_same_success_and_makes_one_server(replaying: Provider, pool: str) -> None:
+def test_create_delivered_twice_gets_the_same_success_and_makes_one_server(replaying: Harness, pool: str) -> None:
     first, second = twice(replaying, events.request("Create", events.properties(pool)))
 
     assert first["Status"] == "SUCCESS", first["Reason"]
@@ -50,7 +50,7 @@ def test_create_delivered_twice_gets_the_same_success_and_makes_one_server(repla
 
 
 def test_failed_create_delivered_twice_gets_the_same_failure_and_physical_id(
-    replaying: Provider, cognito_idp: Any, pool: str
+    replaying: Harness, cognito_idp: Any, pool: str
 ) -> None:
     cognito_idp.create_resource_server(UserPoolId=pool, Identifier=API, Name="Not ours")
 
@@ -61,7 +61,7 @@ def test_failed_create_delivered_twice_gets_the_same_failure_and_physical_id(
     assert replaying.calls == ["DescribeResourceServer"], "the second delivery is answered from the store"
 
 
-def test_update_delivered_twice_writes_once(replaying: Provider, pool: str) -> None:
+def test_update_delivered_twice_writes_once(replaying: Harness, pool: str) -> None:
     old = events.properties(pool)
     replaying.send(events.request("Create", old))
     new = events.properties(pool, scopes=[("admin", "Run it")])
@@ -73,7 +73,7 @@ def test_update_delivered_twice_writes_once(replaying: Provider, pool: str) -> N
     assert replaying.writes == ["CreateResourceServer", "UpdateResourceServer"]
 
 
-def test_delete_delivered_twice_is_harmless(replaying: Provider, pool: str) -> None:
+def test_delete_delivered_twice_is_harmless(replaying: Harness, pool: str) -> None:
     props = events.properties(pool)
     replaying.send(events.request("Create", props))
 
@@ -83,7 +83,7 @@ def test_delete_delivered_twice_is_harmless(replaying: Provider, pool: str) -> N
     assert second == first
 
 
-def test_a_new_request_for_the_same_resource_is_worked_out_afresh(replaying: Provider, pool: str) -> None:
+def test_a_new_request_for_the_same_resource_is_worked_out_afresh(replaying: Harness, pool: str) -> None:
     props = events.properties(pool)
     replaying.send(events.request("Create", props))
     replaying.send(events.request("Delete", props, physical_id=f"{pool}|{API}"))
@@ -95,11 +95,11 @@ def test_a_new_request_for_the_same_resource_is_worked_out_afresh(replaying: Pro
 
 
 def test_when_the_store_is_unreachable_the_request_is_still_answered_once(
-    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import app
 
-    monkeypatch.setattr(app, "replay", Replay("no-such-table", app.budget))
+    monkeypatch.setattr(app.provider, "replay", Replay("no-such-table", app.provider.budget))
 
     answer = provider.send(events.request("Create", events.properties(pool)))
 
@@ -115,6 +115,7 @@ def test_create_whose_answer_save_outlasts_the_deadline_still_answers_success_na
     # The server lands at once; saving the answer for a repeated delivery then hangs past
     # crhelper's timer, which fires half a second before the Lambda deadline.
     FAULTS.hold("UpdateItem", 5.5)
+    in_process.short_lambda(monkeypatch, reserves=False)
     event = events.request("Create", events.properties(pool))
 
     quick.handler(event, LambdaContext(timeout_s=5.5))

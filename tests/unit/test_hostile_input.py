@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resource_server import answer, contract
+from resource_server import contract, delivery
 from resource_server.failure import REASON_ROOM
 from tests.support import events
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 from tests.support.lambda_context import LambdaContext
 
 KNOWN_KEYS = [*contract.REQUIRED_KEYS, *contract.OPTIONAL_KEYS, *contract.CLOUDFORMATION_KEYS, *contract.SCOPE_KEYS]
@@ -46,10 +46,10 @@ properties = (
 HOSTILE = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def check_one_clean_answer(provider: Provider, before: int) -> dict[str, Any]:
+def check_one_clean_answer(provider: Harness, before: int) -> dict[str, Any]:
     assert len(provider.answers) == before + 1, "exactly one answer"
     sent = provider.answers[-1]
-    assert len(json.dumps(sent, separators=(",", ":")).encode()) <= answer.MAX_ANSWER_BYTES, "sent as ASCII JSON"
+    assert len(json.dumps(sent, separators=(",", ":")).encode()) <= delivery.MAX_ANSWER_BYTES, "sent as ASCII JSON"
     assert sent["PhysicalResourceId"], "CloudFormation rejects an empty physical id"
     assert "Traceback" not in sent["Reason"]
     assert "Internal error" not in sent["Reason"], sent["Reason"]
@@ -69,7 +69,7 @@ def rejected(props: object) -> bool:
 @HOSTILE
 @given(props=properties, request_type=st.sampled_from(["Create", "Update"]))
 def test_any_resource_properties_get_one_clean_answer_and_no_write_when_invalid(
-    provider: Provider, pool: str, props: Any, request_type: str
+    provider: Harness, pool: str, props: Any, request_type: str
 ) -> None:
     if isinstance(props, dict) and props.get("UserPoolId") == "us-east-1_Ab12":
         props["UserPoolId"] = pool
@@ -95,7 +95,7 @@ envelope_keys = ["RequestType", "StackId", "RequestId", "LogicalResourceId", "Ph
     extra=st.dictionaries(texts, json_values, max_size=3),
 )
 def test_any_whole_event_gets_one_clean_answer(
-    provider: Provider, pool: str, dropped: set[str], replaced: dict[str, Any], extra: dict[str, Any]
+    provider: Harness, pool: str, dropped: set[str], replaced: dict[str, Any], extra: dict[str, Any]
 ) -> None:
     event = events.request("Update", events.properties(pool), physical_id=f"{pool}|https://api.example.com")
     event.update(extra)

@@ -9,7 +9,7 @@ import pytest
 from resource_server import contract
 from resource_server.failure import REASON_ROOM
 from tests.support import events
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 
 def scopes(*pairs: tuple[str, str]) -> list[dict[str, str]]:
@@ -76,7 +76,7 @@ BAD_INPUTS: list[tuple[str, Any, list[str]]] = [
 @pytest.mark.parametrize(("change", "words"), [(c, w) for _, c, w in BAD_INPUTS], ids=[i for i, _, _ in BAD_INPUTS])
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_bad_input_fails_naming_the_property_with_no_write(
-    provider: Provider, pool: str, request_type: str, change: Any, words: list[str]
+    provider: Harness, pool: str, request_type: str, change: Any, words: list[str]
 ) -> None:
     props = change(events.properties(pool))
     physical_id = f"{pool}|https://api.example.com" if request_type == "Update" else None
@@ -97,7 +97,7 @@ def test_bad_input_fails_naming_the_property_with_no_write(
         assert answer["PhysicalResourceId"] == physical_id, "a failed Update keeps its resource"
 
 
-def test_all_problems_are_reported_at_once_most_useful_first(provider: Provider, pool: str) -> None:
+def test_all_problems_are_reported_at_once_most_useful_first(provider: Harness, pool: str) -> None:
     props = {**events.properties(pool), "Scope": [], "Identifier": "has space", "Name": "<b>"}
     del props["UserPoolId"]
 
@@ -123,7 +123,7 @@ def test_a_long_list_of_problems_is_cut_between_whole_problems() -> None:
 
 
 def test_the_log_line_carries_every_problem_the_reason_had_no_room_for(
-    provider: Provider, pool: str, caplog: pytest.LogCaptureFixture
+    provider: Harness, pool: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     props = {**events.properties(pool, scopes=[(f"bad/{n}", "d") for n in range(7)]), "Colour": "x", "Size": "y"}
 
@@ -137,7 +137,7 @@ def test_the_log_line_carries_every_problem_the_reason_had_no_room_for(
     )
 
 
-def test_a_pool_arn_in_user_pool_id_gets_the_pool_id_to_use(provider: Provider, pool: str) -> None:
+def test_a_pool_arn_in_user_pool_id_gets_the_pool_id_to_use(provider: Harness, pool: str) -> None:
     arn = f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{pool}"
 
     reason = provider.send(events.request("Create", {**events.properties(pool), "UserPoolId": arn}))["Reason"]
@@ -145,7 +145,7 @@ def test_a_pool_arn_in_user_pool_id_gets_the_pool_id_to_use(provider: Provider, 
     assert reason == f"Invalid properties: UserPoolId is a user pool's ARN: use the pool id, {pool}"
 
 
-def test_a_bad_name_names_the_character_cognito_refuses(provider: Provider, pool: str) -> None:
+def test_a_bad_name_names_the_character_cognito_refuses(provider: Harness, pool: str) -> None:
     reason = provider.send(events.request("Create", {**events.properties(pool), "Name": "Weather <beta>"}))["Reason"]
 
     assert reason == "Invalid properties: Name may hold only letters, digits, spaces and _+=,.@- (not '<')"

@@ -7,12 +7,12 @@ from typing import Any
 from botocore.stub import Stubber
 
 from tests.support import events
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 
 API = "https://api.example.com"
 
 
-def create(provider: Provider, props: dict[str, Any]) -> dict[str, Any]:
+def create(provider: Harness, props: dict[str, Any]) -> dict[str, Any]:
     return provider.send(events.request("Create", props))
 
 
@@ -21,7 +21,7 @@ def held(cognito_idp: Any, pool: str, identifier: str = API) -> dict[str, Any]:
 
 
 def test_create_makes_the_server_and_returns_its_id_and_scope_strings(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     answer = create(provider, events.properties(pool))
 
@@ -40,7 +40,7 @@ def test_create_makes_the_server_and_returns_its_id_and_scope_strings(
     assert provider.writes == ["CreateResourceServer"]
 
 
-def test_create_with_no_scopes_outputs_an_empty_scopes_string(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_create_with_no_scopes_outputs_an_empty_scopes_string(provider: Harness, cognito_idp: Any, pool: str) -> None:
     answer = create(provider, events.properties(pool, scopes=None))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
@@ -48,14 +48,14 @@ def test_create_with_no_scopes_outputs_an_empty_scopes_string(provider: Provider
     assert held(cognito_idp, pool).get("Scopes", []) == []
 
 
-def test_create_with_an_empty_scope_list_is_the_same_as_none(provider: Provider, pool: str) -> None:
+def test_create_with_an_empty_scope_list_is_the_same_as_none(provider: Harness, pool: str) -> None:
     answer = create(provider, events.properties(pool, scopes=[]))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert answer["Data"]["Scopes"] == ""
 
 
-def test_service_timeout_and_service_token_are_accepted_and_ignored(provider: Provider, pool: str) -> None:
+def test_service_timeout_and_service_token_are_accepted_and_ignored(provider: Harness, pool: str) -> None:
     props = events.properties(pool, ServiceTimeout="300")
     assert "ServiceToken" in props
 
@@ -65,7 +65,7 @@ def test_service_timeout_and_service_token_are_accepted_and_ignored(provider: Pr
     assert set(answer["Data"]) == {"Identifier", "UserPoolId", "Name", "Scopes"}
 
 
-def test_answer_carries_the_envelope_cloudformation_matches_on(provider: Provider, pool: str) -> None:
+def test_answer_carries_the_envelope_cloudformation_matches_on(provider: Harness, pool: str) -> None:
     event = events.request("Create", events.properties(pool))
 
     answer = provider.send(event)
@@ -76,7 +76,7 @@ def test_answer_carries_the_envelope_cloudformation_matches_on(provider: Provide
     assert answer["NoEcho"] is False
 
 
-def test_update_in_place_sends_name_and_the_complete_scope_list(provider: Provider, pool: str) -> None:
+def test_update_in_place_sends_name_and_the_complete_scope_list(provider: Harness, pool: str) -> None:
     old = events.properties(pool)
     new = events.properties(pool, name="Renamed API", scopes=[("read", "Read it"), ("admin", "Run it")])
     request = {"UserPoolId": pool, "Identifier": API}
@@ -113,7 +113,7 @@ def test_update_in_place_sends_name_and_the_complete_scope_list(provider: Provid
 
 
 def test_update_in_place_replaces_the_whole_scope_set_in_cognito(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     old = events.properties(pool)
     create(provider, old)
@@ -125,7 +125,7 @@ def test_update_in_place_replaces_the_whole_scope_set_in_cognito(
     assert held(cognito_idp, pool)["Scopes"] == [{"ScopeName": "admin", "ScopeDescription": "Run it"}]
 
 
-def test_update_that_changes_nothing_cognito_holds_makes_no_write(provider: Provider, pool: str) -> None:
+def test_update_that_changes_nothing_cognito_holds_makes_no_write(provider: Harness, pool: str) -> None:
     old = events.properties(pool)
     create(provider, old)
     # Only CloudFormation's own keys and the scope order differ.
@@ -139,7 +139,7 @@ def test_update_that_changes_nothing_cognito_holds_makes_no_write(provider: Prov
     assert answer["Data"]["Scopes"] == f"{API}/write {API}/read"
 
 
-def test_update_rollback_restores_the_old_state(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_update_rollback_restores_the_old_state(provider: Harness, cognito_idp: Any, pool: str) -> None:
     old = events.properties(pool)
     new = events.properties(pool, name="Renamed API", scopes=[("admin", "Run it")])
     create(provider, old)
@@ -155,7 +155,7 @@ def test_update_rollback_restores_the_old_state(provider: Provider, cognito_idp:
 
 
 def test_update_with_new_identifier_replaces_and_keeps_old_for_cleanup(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     old = events.properties(pool)
     create(provider, old)
@@ -176,7 +176,7 @@ def test_update_with_new_identifier_replaces_and_keeps_old_for_cleanup(
     assert [s["Identifier"] for s in listed] == ["https://v2.api.example.com"]
 
 
-def test_update_with_new_user_pool_replaces(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_update_with_new_user_pool_replaces(provider: Harness, cognito_idp: Any, pool: str) -> None:
     other_pool = cognito_idp.create_user_pool(PoolName="other")["UserPool"]["Id"]
     old = events.properties(pool)
     create(provider, old)
@@ -192,7 +192,7 @@ def test_update_with_new_user_pool_replaces(provider: Provider, cognito_idp: Any
 
 
 def test_replacement_onto_an_existing_identifier_fails_and_keeps_the_old_id(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     old = events.properties(pool)
     create(provider, old)
@@ -207,7 +207,7 @@ def test_replacement_onto_an_existing_identifier_fails_and_keeps_the_old_id(
     assert held(cognito_idp, pool, "https://taken.example.com")["Name"] == "Someone else"
 
 
-def test_update_recreates_a_server_deleted_outside_the_stack(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_update_recreates_a_server_deleted_outside_the_stack(provider: Harness, cognito_idp: Any, pool: str) -> None:
     old = events.properties(pool)
     create(provider, old)
     cognito_idp.delete_resource_server(UserPoolId=pool, Identifier=API)
@@ -219,7 +219,7 @@ def test_update_recreates_a_server_deleted_outside_the_stack(provider: Provider,
     assert held(cognito_idp, pool)["Scopes"] == [{"ScopeName": "admin", "ScopeDescription": "Run it"}]
 
 
-def test_delete_removes_the_server(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_delete_removes_the_server(provider: Harness, cognito_idp: Any, pool: str) -> None:
     props = events.properties(pool)
     create(provider, props)
 
@@ -231,14 +231,14 @@ def test_delete_removes_the_server(provider: Provider, cognito_idp: Any, pool: s
     assert cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"] == []
 
 
-def test_delete_of_a_server_already_gone_succeeds(provider: Provider, pool: str) -> None:
+def test_delete_of_a_server_already_gone_succeeds(provider: Harness, pool: str) -> None:
     answer = provider.send(events.request("Delete", events.properties(pool), physical_id=f"{pool}|{API}"))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert provider.writes == ["DeleteResourceServer"]
+    assert provider.calls == ["DescribeResourceServer"], "it looks first: a server Cognito manages is never deleted"
 
 
-def test_delete_when_the_user_pool_is_gone_succeeds(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_delete_when_the_user_pool_is_gone_succeeds(provider: Harness, cognito_idp: Any, pool: str) -> None:
     props = events.properties(pool)
     create(provider, props)
     cognito_idp.delete_user_pool(UserPoolId=pool)
@@ -248,7 +248,7 @@ def test_delete_when_the_user_pool_is_gone_succeeds(provider: Provider, cognito_
     assert answer["Status"] == "SUCCESS", answer["Reason"]
 
 
-def test_delete_of_a_physical_id_this_provider_did_not_make_touches_nothing(provider: Provider, pool: str) -> None:
+def test_delete_of_a_physical_id_this_provider_did_not_make_touches_nothing(provider: Harness, pool: str) -> None:
     props = events.properties(pool)
     create(provider, props)
     provider.calls.clear()
@@ -262,7 +262,7 @@ def test_delete_of_a_physical_id_this_provider_did_not_make_touches_nothing(prov
     assert provider.calls == []
 
 
-def test_delete_with_properties_now_invalid_still_deletes(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_delete_with_properties_now_invalid_still_deletes(provider: Harness, cognito_idp: Any, pool: str) -> None:
     props = events.properties(pool)
     create(provider, props)
 
@@ -273,7 +273,7 @@ def test_delete_with_properties_now_invalid_still_deletes(provider: Provider, co
 
 
 def test_create_over_an_existing_identifier_fails_and_its_rollback_delete_leaves_it(
-    provider: Provider, cognito_idp: Any, pool: str
+    provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     cognito_idp.create_resource_server(UserPoolId=pool, Identifier=API, Name="Not ours")
 
@@ -294,14 +294,14 @@ def test_create_over_an_existing_identifier_fails_and_its_rollback_delete_leaves
     assert held(cognito_idp, pool)["Name"] == "Not ours"
 
 
-def test_create_in_a_missing_user_pool_fails_naming_the_pool(provider: Provider, cognito_idp: Any) -> None:
+def test_create_in_a_missing_user_pool_fails_naming_the_pool(provider: Harness, cognito_idp: Any) -> None:
     answer = create(provider, events.properties("us-east-1_NoSuchPool"))
 
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("User pool us-east-1_NoSuchPool not found")
 
 
-def test_the_26th_server_in_a_pool_fails_naming_the_quota(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_the_26th_server_in_a_pool_fails_naming_the_quota(provider: Harness, cognito_idp: Any, pool: str) -> None:
     for n in range(25):
         cognito_idp.create_resource_server(UserPoolId=pool, Identifier=f"https://{n}.example.com", Name="n")
 

@@ -8,7 +8,7 @@ import pytest
 
 from resource_server import answer as answer_module
 from tests.support import events
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness
 from tests.support.lambda_context import LambdaContext
 
 
@@ -32,7 +32,7 @@ from tests.support.lambda_context import LambdaContext
     ],
 )
 def test_malformed_envelope_gets_one_failed_answer_and_no_call(
-    provider: Provider, pool: str, change: Any, words: str
+    provider: Harness, pool: str, change: Any, words: str
 ) -> None:
     event = events.request("Create", events.properties(pool))
     change(event)
@@ -47,7 +47,7 @@ def test_malformed_envelope_gets_one_failed_answer_and_no_call(
 
 
 @pytest.mark.parametrize("event", [None, [], "Create", {}, {"ResponseURL": "http://plain.example.com/"}])
-def test_event_with_nowhere_to_answer_is_dropped_without_a_call(provider: Provider, event: Any) -> None:
+def test_event_with_nowhere_to_answer_is_dropped_without_a_call(provider: Harness, event: Any) -> None:
     provider.handler(event, LambdaContext())
 
     assert provider.answers == []
@@ -70,7 +70,7 @@ LONE_SURROGATE = "\ud800"  # valid in a Python str, which json.loads can produce
     ids=["in a key", "in a value", "in a scope"],
 )
 def test_properties_that_are_not_utf8_get_one_failed_answer_naming_where_and_no_write(
-    provider: Provider, pool: str, change: Any, words: str
+    provider: Harness, pool: str, change: Any, words: str
 ) -> None:
     event = events.request("Create", events.properties(pool))
     change(event)
@@ -82,7 +82,7 @@ def test_properties_that_are_not_utf8_get_one_failed_answer_naming_where_and_no_
     assert provider.calls == []
 
 
-def test_logical_resource_id_that_is_not_utf8_gets_one_failed_answer(provider: Provider, pool: str) -> None:
+def test_logical_resource_id_that_is_not_utf8_gets_one_failed_answer(provider: Harness, pool: str) -> None:
     event = events.request("Create", events.properties(pool))
     event["LogicalResourceId"] = f"Api{LONE_SURROGATE}"
 
@@ -95,7 +95,7 @@ def test_logical_resource_id_that_is_not_utf8_gets_one_failed_answer(provider: P
 
 
 @pytest.mark.parametrize("key", ["CrHelperPoll", "CrHelperData"])
-def test_crhelper_control_keys_are_refused_not_obeyed(provider: Provider, pool: str, key: str) -> None:
+def test_crhelper_control_keys_are_refused_not_obeyed(provider: Harness, pool: str, key: str) -> None:
     # crhelper would answer SUCCESS with the event's physical id and Data, running none of our code.
     event = events.request("Update", events.properties(pool), physical_id="attacker-chosen")
     event.update(CrHelperPoll=True, CrHelperData={"Scopes": "attacker/admin"})
@@ -110,12 +110,12 @@ def test_crhelper_control_keys_are_refused_not_obeyed(provider: Provider, pool: 
 
 
 def test_an_answer_that_cannot_be_built_still_goes_out_as_a_minimal_failure(
-    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_fit(_body: dict[str, Any]) -> bytes:
+    def broken_payload(*_args: Any) -> bytes:
         raise RuntimeError("a bug while building the answer")
 
-    monkeypatch.setattr(answer_module, "fit", broken_fit)
+    monkeypatch.setattr(answer_module, "payload", broken_payload)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
 

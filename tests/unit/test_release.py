@@ -7,7 +7,8 @@ import re
 from cfnlint.decode import decode
 
 from resource_server import __version__
-from resource_server.cognito import client_config
+from resource_server.cognito import Cognito
+from resource_server.deadline import Budget
 from tests.support import release
 from tests.support.lambda_runtime import ROOT
 
@@ -35,7 +36,9 @@ def test_the_changelog_s_newest_release_is_that_version() -> None:
 
 
 def test_cognito_sees_that_version_in_the_user_agent() -> None:
-    assert client_config().user_agent_extra == f"cognito-resource-server/{__version__}"
+    config = Cognito.from_environment(Budget().calls_end)._client.meta.config
+
+    assert config.user_agent_extra == f"cognito-resource-server/{__version__}"
 
 
 def test_the_licence_is_apache_2() -> None:

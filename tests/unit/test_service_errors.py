@@ -11,13 +11,13 @@ from resource_server.cognito import Cognito
 from resource_server.contract import ResourceServer
 from tests.support import events
 from tests.support.emulator import FAULTS
-from tests.support.in_process import Provider
+from tests.support.in_process import Harness, short_lambda
 from tests.support.lambda_context import LambdaContext
 
 API = "https://api.example.com"
 
 
-def test_access_denied_names_the_action_and_the_pool(provider: Provider, pool: str) -> None:
+def test_access_denied_names_the_action_and_the_pool(provider: Harness, pool: str) -> None:
     FAULTS.fail("CreateResourceServer", "AccessDeniedException", message="User is not authorized")
 
     answer = provider.send(events.request("Create", events.properties(pool)))
@@ -27,7 +27,7 @@ def test_access_denied_names_the_action_and_the_pool(provider: Provider, pool: s
     assert not answer["PhysicalResourceId"].startswith(pool), "a refused create names no server"
 
 
-def test_internal_error_is_retried_and_then_succeeds(provider: Provider, cognito_idp: Any, pool: str) -> None:
+def test_internal_error_is_retried_and_then_succeeds(provider: Harness, cognito_idp: Any, pool: str) -> None:
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=2, status=500)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
@@ -37,7 +37,7 @@ def test_internal_error_is_retried_and_then_succeeds(provider: Provider, cognito
 
 
 def test_internal_error_that_persists_fails_clearly_and_names_the_server_that_may_exist(
-    provider: Provider, pool: str
+    provider: Harness, pool: str
 ) -> None:
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
 
@@ -48,7 +48,7 @@ def test_internal_error_that_persists_fails_clearly_and_names_the_server_that_ma
     assert answer["PhysicalResourceId"] == f"{pool}|{API}", "a 500 may have acted: the rollback Delete checks"
 
 
-def test_quota_is_not_retried(provider: Provider, pool: str) -> None:
+def test_quota_is_not_retried(provider: Harness, pool: str) -> None:
     FAULTS.fail("CreateResourceServer", "LimitExceededException", times=5)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
@@ -57,7 +57,7 @@ def test_quota_is_not_retried(provider: Provider, pool: str) -> None:
     assert provider.write_attempts == ["CreateResourceServer"]
 
 
-def test_throttling_is_retried_until_cognito_accepts(provider: Provider, pool: str) -> None:
+def test_throttling_is_retried_until_cognito_accepts(provider: Harness, pool: str) -> None:
     FAULTS.fail("CreateResourceServer", "TooManyRequestsException", times=6)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
@@ -66,7 +66,7 @@ def test_throttling_is_retried_until_cognito_accepts(provider: Provider, pool: s
     assert provider.write_attempts == ["CreateResourceServer"] * 7
 
 
-def test_throttling_past_the_deadline_fails_in_time_saying_so(provider: Provider, pool: str) -> None:
+def test_throttling_past_the_deadline_fails_in_time_saying_so(provider: Harness, pool: str) -> None:
     FAULTS.fail("CreateResourceServer", "TooManyRequestsException", times=1000)
     started = time.monotonic()
 
@@ -79,13 +79,13 @@ def test_throttling_past_the_deadline_fails_in_time_saying_so(provider: Provider
 
 
 def test_lambda_deadline_during_a_create_answers_failed_naming_the_server(
-    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def create_that_hangs(self: Cognito, server: ResourceServer) -> None:
-        self.server_named = server.id
         time.sleep(2.0)
 
     monkeypatch.setattr(Cognito, "create", create_that_hangs)
+    short_lambda(monkeypatch)
     before = len(provider.answers)
 
     provider.handler(events.request("Create", events.properties(pool)), LambdaContext(timeout_s=1.5))
@@ -98,9 +98,10 @@ def test_lambda_deadline_during_a_create_answers_failed_naming_the_server(
 
 
 def test_lambda_deadline_during_an_update_keeps_the_physical_id(
-    provider: Provider, pool: str, monkeypatch: pytest.MonkeyPatch
+    provider: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Cognito, "describe", lambda *_: time.sleep(2.0))
+    short_lambda(monkeypatch)
     props = events.properties(pool)
     before = len(provider.answers)
 
@@ -113,14 +114,18 @@ def test_lambda_deadline_during_an_update_keeps_the_physical_id(
     assert provider.answers[-1]["PhysicalResourceId"] == f"{pool}|{API}"
 
 
-def test_earlier_failures_in_a_warm_function_leave_later_requests_their_retries(provider: Provider, pool: str) -> None:
+def test_earlier_failures_in_a_warm_function_leave_later_requests_their_retries(provider: Harness, pool: str) -> None:
     # botocore's standard mode spends a per-client quota on each retry: 60 requests whose every
     # attempt fails would leave a warm function's later requests with none, rollbacks included.
+    old = events.properties(pool)
+    new = events.properties(pool, name="Renamed")
+    assert provider.send(events.request("Create", old))["Status"] == "SUCCESS"
     for _ in range(60):
-        FAULTS.fail("DescribeResourceServer", "InternalErrorException", times=3, status=500)
-        assert provider.send(events.request("Create", events.properties(pool)))["Status"] == "FAILED"
+        FAULTS.fail("UpdateResourceServer", "InternalErrorException", times=3, status=500)
+        update = events.request("Update", new, physical_id=f"{pool}|{API}", old_properties=old)
+        assert provider.send(update)["Status"] == "FAILED"
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=2, status=500)
 
-    answer = provider.send(events.request("Create", events.properties(pool)))
+    answer = provider.send(events.request("Create", events.properties(pool, identifier="https://other.example.com")))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]

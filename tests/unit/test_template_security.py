@@ -21,8 +21,21 @@ COGNITO_ACTIONS = {
     "cognito-idp:DeleteResourceServer",
     "cognito-idp:DescribeResourceServer",
 }
-IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-STACK_ACTIONS = {"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"}
+# DescribeTable on both: their creation times tell whether the answers table is 1.0.0's own.
+IDEMPOTENCY_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+}
+LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DescribeTable"}
+STACK_ACTIONS = {
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource",
+}
+LEDGER_NAME = {"Fn::If": ["CreateLedger", {"Ref": "LedgerTable"}, {"Ref": "ExistingLedgerTable"}]}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 USER_POOLS = {"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*"}
 
@@ -70,8 +83,8 @@ def actions_of(statement: dict[str, Any]) -> set[str]:
     return {action} if isinstance(action, str) else set(action)
 
 
-def only(actions: set[str]) -> dict[str, Any]:
-    matching = [s for s in statements() if actions_of(s) & actions]
+def only(actions: set[str], sid: str | None = None) -> dict[str, Any]:
+    matching = [s for s in statements() if actions_of(s) & actions and sid in (None, s.get("Sid"))]
     assert len(matching) == 1
     assert actions_of(matching[0]) == actions
     return matching[0]
@@ -91,7 +104,7 @@ def test_the_function_runs_as_its_own_role_with_no_managed_policy() -> None:
 def test_only_the_actions_the_provider_calls_are_allowed_and_never_on_every_resource() -> None:
     allowed = set().union(*(actions_of(s) for s in statements()))
 
-    assert allowed == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS | STACK_ACTIONS | LOG_ACTIONS
+    assert allowed == COGNITO_ACTIONS | IDEMPOTENCY_ACTIONS | LEDGER_ACTIONS | STACK_ACTIONS | LOG_ACTIONS
     assert not [a for a in allowed if "*" in a]
     assert all(s["Effect"] == "Allow" for s in statements())
     assert not [s for s in statements() if s["Resource"] == "*" or "*" in (s["Resource"] or [])]
@@ -107,10 +120,29 @@ def test_cognito_actions_are_scoped_to_user_pool_arns() -> None:
 
 
 def test_dynamodb_actions_are_scoped_to_the_idempotency_table() -> None:
-    assert only(IDEMPOTENCY_ACTIONS)["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert only(IDEMPOTENCY_ACTIONS, "ReplayAnswers")["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
 
 
-def test_the_stack_status_read_is_read_only_and_scoped_to_this_accounts_stacks() -> None:
+def test_the_ledger_is_read_and_written_only_in_its_own_table_and_queue_index() -> None:
+    table, index = only(LEDGER_ACTIONS, "Ledger")["Resource"]
+    arn = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Ledger}"
+
+    assert table == {"Fn::Sub": [arn, {"Ledger": LEDGER_NAME}]}
+    assert index == {"Fn::Sub": [arn + "/index/queue", {"Ledger": LEDGER_NAME}]}
+    assert "dynamodb:DeleteItem" not in LEDGER_ACTIONS, "a record of a deleted server stays, to fence a late Create"
+
+
+def test_the_ledger_outlives_the_provider_and_can_be_restored() -> None:
+    ledger = transformed()["Resources"]["LedgerTable"]
+
+    assert (ledger["DeletionPolicy"], ledger["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert ledger["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert ledger["Condition"] == "CreateLedger", "a reinstall names the table it kept"
+    function = transformed()["Resources"]["Function"]["Properties"]
+    assert function["Environment"]["Variables"]["LEDGER_TABLE"] == LEDGER_NAME
+
+
+def test_the_stack_reads_are_read_only_and_scoped_to_this_accounts_stacks() -> None:
     assert only(STACK_ACTIONS)["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*/*"
     }
