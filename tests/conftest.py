@@ -21,7 +21,7 @@ def no_faults_left_behind() -> Iterator[None]:
 def emulator() -> Iterator[CognitoEmulator]:
     """moto's server on 127.0.0.1, with the idempotency table template.yaml deploys."""
     with running_emulator() as emulator:
-        emulator.create_idempotency_table()
+        emulator.create_tables()
         yield emulator
 
 

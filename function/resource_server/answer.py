@@ -81,12 +81,12 @@ class Responder(CfnResource):
         try:
             self._answer = func(self._event, self._context) if func else None
             self._silent = self._answer is None
-            # Keeps crhelper from generating an id of its own, which it would log and never send.
-            self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
         except Exception as error:
             logger.exception("Unexpected error")
             reason = f"Internal error in the provider: {type(error).__name__}: {error}"
             self._answer = Answer.failed(self._physical_id_so_far(), reason)
+        # Keeps crhelper from generating an id of its own, which it would log and never send.
+        self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
 
     def _timeout(self) -> None:
         # Flaw: crhelper's timer answers "Execution timed out" with whatever physical id it has,

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # Cognito answers these calls in well under a second; an attempt that takes longer is lost.
 CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 3.0
+ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 # botocore's standard mode counts LimitExceededException as throttling. From Cognito it
 # means a quota, such as 25 resource servers per pool, which no retry can lift.
 NEVER_RETRIED = frozenset({"LimitExceededException"})

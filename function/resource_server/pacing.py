@@ -79,6 +79,10 @@ class Turns(Pacing):
         slot = 1 / POOL_RATE
         while (mine := self._mine()) is not None and (leases := self._leases()) is not None:
             wait = wait_for_turn(leases, mine, self._epoch(now))
+            if wait < slot / 2:
+                # None of ours ahead, yet refused: the last writer took the slot, or writers not
+                # ours share the pool. Try again within a slot, then back off, as jitter does.
+                return self.rng.uniform(0, min(slot * 2 ** max(attempts - 2, 0), self.CAP_S))
             if wait <= ATTEMPT_WINDOW * slot:
                 return self.rng.uniform(0, slot)
             step = min(wait - slot, RECHECK_S)

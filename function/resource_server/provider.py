@@ -15,6 +15,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from . import event, plan, startup
 from .answer import Responder
+from . import cognito as cognito_calls
+from . import deadline
 from .cognito import Cognito
 from .deadline import MIN_TIMEOUT_S, Budget
 from .delivery import Answer
@@ -71,7 +73,9 @@ class Provider:
         request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
         self._progress = plan.Progress()
-        self._too_short = remaining_ms < MIN_TIMEOUT_S * 1000
+        # Room for one Cognito attempt and for the answer: with less, no request could succeed.
+        needed = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + cognito_calls.ATTEMPT_S
+        self._too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)
 

@@ -96,7 +96,7 @@ class Replay:
                 return  # it failed and let go
             if record is None or record.status == "COMPLETED":
                 raise DuplicateInFlight
-            first_deadline = (record.in_progress_expiry_timestamp or 0) / 1000
+            first_deadline = float(record.in_progress_expiry_timestamp or 0) / 1000  # a Decimal, from DynamoDB
             now = time.time()
             if first_deadline <= now:
                 logger.warning("The delivery in flight passed its deadline without answering; this one answers")

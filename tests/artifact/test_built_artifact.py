@@ -89,7 +89,7 @@ def test_throttling_that_outlasts_the_retries_fails_before_the_deadline_saying_s
 def test_a_cognito_that_never_answers_is_answered_before_the_deadline_naming_the_server(
     instance: LambdaInstance, receiver: Receiver, pool: str
 ) -> None:
-    FAULTS.hold("CreateResourceServer", 30.0)
+    FAULTS.hold("CreateResourceServer", 30.0, times=10)
     event = aimed(receiver, events.request("Create", events.properties(pool)), pool)
 
     invocation = instance.invoke(event, TIMEOUT_S)

@@ -45,7 +45,7 @@ def test_create_that_lands_after_the_handler_gave_up_is_removed_by_the_rollback_
     function: LocalLambda, emulator: CognitoEmulator, pool: str
 ) -> None:
     props = events.properties(pool)
-    FAULTS.hold("CreateResourceServer", 6.0)  # longer than the client's 5 s read timeout
+    FAULTS.hold("CreateResourceServer", 6.0, times=2)  # each longer than the client's 3 s read timeout
 
     failed = function.send(events.request("Create", props), timeout_s=12)
 
@@ -84,7 +84,7 @@ def test_hanging_delete_is_answered_before_the_deadline_with_its_physical_id(
 ) -> None:
     props = events.properties(pool)
     created = function.send(events.request("Create", props))
-    FAULTS.hold("DeleteResourceServer", 30.0)
+    FAULTS.hold("DeleteResourceServer", 30.0, times=10)  # a Delete is retried until the deadline: hold them all
 
     answer = function.send(events.request("Delete", props, physical_id=created["PhysicalResourceId"]), timeout_s=12)
 
@@ -150,7 +150,7 @@ def test_duplicate_delivery_while_the_first_is_in_flight_stays_silent(
     second = lambda_runtime.invoke(event, function.env)
     lambda_runtime.finish(first, started)
 
-    assert "Another delivery of this request is being answered" in second.logs
+    assert "Another delivery of this request answers; staying silent" in second.logs
     deliveries = function.receiver.deliveries_for(event["RequestId"])
     assert len(deliveries) == 1
     assert deliveries[0].answer["Status"] == "SUCCESS"
@@ -159,6 +159,25 @@ def test_duplicate_delivery_while_the_first_is_in_flight_stays_silent(
     third = function.send(event, new_request_id=False)  # a later duplicate replays the answer
 
     assert third == deliveries[0].answer
+
+
+def test_duplicate_delivery_answers_when_the_first_died_before_its_deadline(
+    function: LocalLambda, emulator: CognitoEmulator, pool: str
+) -> None:
+    # Lambda retries an invocation that crashed; the first's in-progress record outlives it.
+    FAULTS.hold("CreateResourceServer", 30.0)
+    event = events.aimed(events.request("Create", events.properties(pool)), receiver=function.receiver.host)
+    first = lambda_runtime.start(event, function.env, timeout_s=10)
+    time.sleep(1.5)  # the first delivery has recorded the request in progress, and waits on Cognito
+    first.kill()
+    first.wait()
+
+    retry = lambda_runtime.invoke(event, function.env, timeout_s=30)
+
+    assert "passed its deadline without answering; this one answers" in retry.logs, retry.logs[-3000:]
+    deliveries = function.receiver.deliveries_for(event["RequestId"])
+    assert [d.answer["Status"] for d in deliveries] == ["SUCCESS"], "exactly one answer, from the retry"
+    assert deliveries[0].answer["PhysicalResourceId"] == f"{pool}|https://api.example.com"
 
 
 def test_replacement_whose_create_landed_after_the_handler_gave_up_is_removed_before_answering(

@@ -205,18 +205,19 @@ def test_a_repeated_delivery_of_an_adopting_create_keeps_what_the_server_held_fi
     assert held(cognito_idp, pool) == before
 
 
-def test_adoption_without_the_providers_table_is_refused_and_changes_nothing(
+def test_adoption_the_operator_switched_off_is_refused_and_changes_nothing(
     provider: Harness, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    # As under `sam local invoke`, where IDEMPOTENCY_TABLE is empty.
-    bare = in_process.wire(monkeypatch, boto3.client("cognito-idp", config=in_process.QUICK), table=None)
-    stack = Stack(bare.send)
+    # template.yaml's AllowAdoption "false".
+    refusing = in_process.wire(monkeypatch, boto3.client("cognito-idp", config=in_process.QUICK), allow_adoption=False)
+    stack = Stack(refusing.send)
 
     assert stack.create({"Api": Custom(adopting(pool))}) == "ROLLBACK_COMPLETE"
-    assert stack.requests[0].answer["Reason"].startswith("AdoptExisting needs the provider's table")
+    assert "does not adopt (its AllowAdoption parameter is false)" in stack.requests[0].answer["Reason"]
     assert held(cognito_idp, pool) == before
+    assert refusing.writes == []
 
 
 def test_a_replacement_onto_an_existing_identifier_never_adopts(provider: Harness, cognito_idp: Any, pool: str) -> None:

@@ -147,12 +147,15 @@ def test_moving_a_server_to_another_logical_id_keeps_it_when_the_old_one_is_reta
     assert weather.cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"] == []
 
 
-def test_moving_without_retaining_the_old_logical_id_first_deletes_the_server(
+def test_moving_within_a_stack_without_retaining_the_old_logical_id_keeps_the_server(
     provider: Harness, weather: Pool, pool: str
 ) -> None:
-    # Why step 1 matters: the cleanup Delete of the removed logical id deletes the server it names.
+    # 1.0.0 deleted it here: the cleanup Delete of the removed logical id named the server. The
+    # ledger says the new logical id holds it now, so that Delete leaves it alone.
     stack = Stack(provider.send)
     stack.create({"Api": custom(pool, adopt=False)})
 
     assert stack.update({"WeatherApi": custom(pool, adopt=True)}) == "UPDATE_COMPLETE"
+    assert weather.server()["Identifier"] == API
+    assert stack.delete() == "DELETE_COMPLETE"
     assert weather.cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"] == []

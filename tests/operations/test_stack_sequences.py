@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.support import events
+from tests.support import events, legacy
 from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness
@@ -87,11 +88,27 @@ def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_
     assert held(cognito_idp, pool) == before
 
 
-def test_rollback_that_cannot_read_the_stack_takes_nothing_says_what_to_check_and_completes_when_continued(
+def test_rollback_of_a_replacement_back_onto_its_server_needs_no_read_of_the_stack(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
     stack.create({"Api": Custom(events.properties(pool))})
+    before = held(cognito_idp, pool)
+    FAULTS.fail("DescribeStacks", "AccessDenied", times=10, status=403, message="not authorized to DescribeStacks")
+
+    status = stack.update({"Api": Custom(events.properties(pool, identifier=V2)), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE", "the ledger says the old server is this resource's own"
+    assert FAULTS.attempts["DescribeStacks"] == 0
+    assert held(cognito_idp, pool) == before
+
+
+def test_rollback_of_a_1_0_0_server_that_cannot_read_the_stack_takes_nothing_and_completes_when_continued(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    stack.create({"Api": Custom(events.properties(pool))})
+    legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
     before = held(cognito_idp, pool)
     FAULTS.fail("DescribeStacks", "AccessDenied", status=403, message="not authorized to DescribeStacks")
 

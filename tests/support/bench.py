@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import artifact, events, lambda_runtime
-from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator, running_emulator
+from tests.support.emulator import FAULTS, CognitoEmulator, running_emulator
 from tests.support.lambda_runtime import ROOT, LocalLambda
 from tests.support.receiver import Receiver
 
@@ -178,7 +178,7 @@ SMOKE = Runs(cold_starts=1, cold_creates=1, warm_pairs=3, servers=3)
 
 def measure(runs: Runs) -> list[Figure]:
     with running_emulator() as emulator, Receiver() as receiver:
-        table = emulator.create_idempotency_table(IDEMPOTENCY_TABLE)
+        table = emulator.create_tables()
         function = LocalLambda(emulator.endpoint, receiver, IDEMPOTENCY_TABLE=table)
         env = dict(function.env)
         if (

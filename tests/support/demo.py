@@ -145,7 +145,7 @@ def show_cognito(emulator: CognitoEmulator, pool: str) -> dict[str, str]:
 def main() -> int:
     with running_emulator() as emulator, Receiver() as receiver:
         pool = emulator.create_user_pool("demo-pool", pool_id=events.EXAMPLE_POOL)  # the pool events/ names
-        table = emulator.create_idempotency_table()
+        table = emulator.create_tables()
         function = LocalLambda(emulator.endpoint, receiver, IDEMPOTENCY_TABLE=table)
         print(f"{BOLD}Custom::CognitoResourceServer, a stack's lifecycle on this machine{RESET}")
         print(f"{DIM}Cognito emulator (moto) {emulator.endpoint}, user pool {pool}")

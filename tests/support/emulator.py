@@ -356,8 +356,10 @@ class CognitoEmulator:
         stack.stack_id = stack_id
         backend.stacks[stack_id] = stack
 
-    def create_ledger_table(self, name: str = LEDGER_TABLE) -> str:
-        return create_ledger_table(self.client("dynamodb"), name)
+    def create_tables(self) -> str:
+        """The tables template.yaml gives the function: the ledger, and the answers table (its name)."""
+        create_ledger_table(self.client("dynamodb"))
+        return self.create_idempotency_table()
 
     def create_idempotency_table(self, name: str = IDEMPOTENCY_TABLE) -> str:
         """The DynamoDB table template.yaml gives the function for replaying answers; moto serves it too."""
@@ -456,7 +458,7 @@ def main() -> None:
     args = parser.parse_args()
     emulator = CognitoEmulator(args.host, args.port).start()
     emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
-    emulator.create_idempotency_table()
+    emulator.create_tables()
     print(
         f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names."
     )

@@ -130,7 +130,7 @@ def main() -> int:
             env = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         else:
             emulator = stack.enter_context(running_emulator())
-            endpoint, env = emulator.endpoint, {"IDEMPOTENCY_TABLE": emulator.create_idempotency_table()}
+            endpoint, env = emulator.endpoint, {"IDEMPOTENCY_TABLE": emulator.create_tables()}
             notes = seed(emulator, event)
             print(f"Cognito: embedded emulator {endpoint}" + (f", holding {' and '.join(notes)}" if notes else ""))
         function = LocalLambda(endpoint, receiver, **env)

@@ -43,6 +43,8 @@ class Invocation:
 
 def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> dict[str, str]:
     """What Lambda and template.yaml give the function, aimed at local stand-ins."""
+    from tests.support.emulator import LEDGER_TABLE  # not at the top: the child Lambda process imports this module
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env.update(
         {
@@ -54,6 +56,7 @@ def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> 
             "AWS_LAMBDA_FUNCTION_NAME": "cognito-resource-server-provider-Function",
             "POWERTOOLS_SERVICE_NAME": "cognito-resource-server",
             "LOG_LEVEL": "INFO",
+            "LEDGER_TABLE": LEDGER_TABLE,
             "SSL_CERT_FILE": str(cert_file),
         }
     )

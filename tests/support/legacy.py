@@ -1,0 +1,50 @@
+"""What version 1.0.0 left behind, for the tests of an upgrade from it.
+
+1.0.0 (commit ee227e6) kept no ledger: a server it made has no record. When it adopted a server,
+it kept the server's prior state in the answers table (IDEMPOTENCY_TABLE), one item per resource
+and server, keyed `adoption|{StackId}|{LogicalResourceId}|{pool}|{identifier}`, holding `name`,
+`scopes` (JSON, [[name, description], ...]), `operation` (the EventId of the stack event that
+began the adopting operation), `request_id` and `adopted_at`, with no expiry. It removed the item
+once it gave the server back or deleted it, never when the adoption succeeded
+(function/resource_server/adoption.py at ee227e6).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.support.emulator import LEDGER_TABLE
+
+
+def made_by_1_0_0(dynamodb: Any, physical_id: str, ledger: str = LEDGER_TABLE) -> None:
+    """As if 1.0.0 had made the server that `physical_id` names: no ledger record."""
+    dynamodb.delete_item(TableName=ledger, Key={"server": {"S": physical_id}})
+
+
+def adopted_by_1_0_0(
+    dynamodb: Any,
+    answers_table: str,
+    *,
+    stack_id: str,
+    logical_id: str,
+    physical_id: str,
+    prior: tuple[str, list[tuple[str, str]]],
+    operation: str,
+    ledger: str = LEDGER_TABLE,
+) -> None:
+    """As if 1.0.0 had adopted the server: no ledger record, and 1.0.0's adoption item."""
+    made_by_1_0_0(dynamodb, physical_id, ledger)
+    name, scopes = prior
+    dynamodb.put_item(
+        TableName=answers_table,
+        Item={
+            "id": {"S": f"adoption|{stack_id}|{logical_id}|{physical_id}"},
+            "name": {"S": name},
+            "scopes": {"S": json.dumps([[n, d] for n, d in scopes])},
+            "operation": {"S": operation},
+            "request_id": {"S": "1.0.0-adopting-request"},
+            "adopted_at": {"S": datetime.now(UTC).isoformat()},
+        },
+    )
