@@ -13,10 +13,9 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from . import event, plan, startup
-from .answer import Responder
 from . import cognito as cognito_calls
-from . import deadline
+from . import deadline, event, plan, startup
+from .answer import Responder
 from .cognito import Cognito
 from .deadline import MIN_TIMEOUT_S, Budget
 from .delivery import Answer
