@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,17 @@ def load(name: str) -> dict[str, Any]:
 
 
 def aimed(
-    event: dict[str, Any], *, pool: str | None = None, receiver: str | None = None, new_request_id: bool = True
+    event: dict[str, Any],
+    *,
+    pool: str | None = None,
+    receiver: str | None = None,
+    new_request_id: bool = True,
+    signed_at: float | None = None,
 ) -> dict[str, Any]:
     """A copy with the example pool swapped for `pool`, a fresh RequestId, and the ResponseURL's
-    host swapped for `receiver` (host:port), keeping its path and signature as CloudFormation's."""
+    host swapped for `receiver` (host:port), keeping its path and signature as CloudFormation's.
+    With a fresh RequestId the URL is signed anew, as CloudFormation signs each request's URL
+    when it sends it: at `signed_at` (seconds since the epoch), or now."""
     aimed_event = copy.deepcopy(event)
     if pool is not None:
         for key in ("ResourceProperties", "OldResourceProperties"):
@@ -40,8 +49,17 @@ def aimed(
     aimed_event["RequestId"] = request_id
     parts = urlsplit(aimed_event["ResponseURL"])
     path = parts.path.replace(old_request_id, request_id)  # the URL names its request, as CloudFormation's do
-    aimed_event["ResponseURL"] = urlunsplit(("https", receiver or parts.netloc, path, parts.query, ""))
+    query = parts.query
+    if new_request_id or signed_at is not None:
+        query = signed(query, time.time() if signed_at is None else signed_at)
+    aimed_event["ResponseURL"] = urlunsplit(("https", receiver or parts.netloc, path, query, ""))
     return aimed_event
+
+
+def signed(query: str, at: float) -> str:
+    """A pre-signed URL's query, signed at `at` (X-Amz-Date, whole seconds, UTC)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(at))
+    return re.sub(r"X-Amz-Date=\d{8}T\d{6}Z", f"X-Amz-Date={stamp}", query)
 
 
 def request(
@@ -51,10 +69,11 @@ def request(
     physical_id: str | None = None,
     old_properties: Any = None,
     base: str = "create",
+    signed_at: float | None = None,
 ) -> dict[str, Any]:
     """A request of any type shaped like those in events/, for properties a test chooses, with its
-    own RequestId, as every CloudFormation request has."""
-    event = aimed(load(base))
+    own RequestId, as every CloudFormation request has, signed now or at `signed_at`."""
+    event = aimed(load(base), signed_at=signed_at)
     event["RequestType"] = request_type
     event["ResourceProperties"] = properties
     event.pop("PhysicalResourceId", None)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +40,7 @@ class Harness:
     client: Any  # the function's own Cognito client
     provider: Provider
     answers: list[dict[str, Any]] = field(default_factory=list)
+    by_request: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     calls: list[str] = field(default_factory=list)  # one per API call
     attempts: list[str] = field(default_factory=list)  # one per HTTP attempt, retries included
 
@@ -96,9 +101,50 @@ def wire(
     )
     monkeypatch.setattr(app, "provider", provider)
 
+    lock = threading.Lock()
+
     def put(_url: str, payload: bytes, _timeout: float) -> int:
-        harness.answers.append(json.loads(payload))
+        answer = json.loads(payload)
+        with lock:
+            harness.answers.append(answer)
+            harness.by_request[answer["RequestId"]].append(answer)
         return 200
 
     monkeypatch.setattr(delivery, "_put", put)
     return harness
+
+
+class Environments:
+    """Lambda execution environments, for requests that run at once: each has a provider of its
+    own (its own clients, budget and crhelper), one request at a time, on a thread of its own.
+    Answers reach `harness`, which wire() made."""
+
+    def __init__(self, harness: Harness, make_client: Any, table: str | None, count: int = 4) -> None:
+        self.harness = harness
+        self._free: queue.Queue[Provider] = queue.Queue()
+        for _ in range(count):
+            self._free.put(build(make_client(), table, allow_adoption=harness.provider.services.allow_adoption))
+        self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="lambda")
+        self.invoked: list[str] = []  # RequestIds, in the order they were sent
+
+    def start(self, event: dict[str, Any], timeout_s: float = 60.0) -> Future[dict[str, Any]]:
+        """Invoke asynchronously, as CloudFormation does; the future holds the request's one answer."""
+        self.invoked.append(event["RequestId"])
+        return self._pool.submit(self._run, event, timeout_s)
+
+    def _run(self, event: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        provider = self._free.get()
+        try:
+            provider.handle(event, LambdaContext(timeout_s))
+        finally:
+            self._free.put(provider)
+        answers = self.harness.by_request[event["RequestId"]]
+        assert len(answers) == 1, f"expected exactly one answer, got {len(answers)}"
+        return answers[0]
+
+    def unanswered(self) -> list[str]:
+        """Requests that got no answer, or more than one."""
+        return [r for r in self.invoked if len(self.harness.by_request.get(r, [])) != 1]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
