@@ -30,6 +30,7 @@ The leases are also the queue in which throttled writers wait their turn (pacing
 
 from __future__ import annotations
 
+import datetime
 import enum
 import json
 import logging
@@ -37,7 +38,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -57,6 +57,8 @@ KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 # 1.0.0 kept what an adopted server held in the answers table, under this prefix.
 LEGACY_PREFIX = "adoption"
+# A fresh install makes both tables within seconds; an upgrade from 1.0.0 made the answers table long before.
+LEGACY_MARGIN_S = 3600
 
 
 class State(enum.StrEnum):
@@ -259,12 +261,13 @@ class Ledger:
         return Record(server_id, State.ADOPTED, owner, "1.0.0", request_id, None, 0, prior, operation)
 
     def legacy_complete(self) -> bool:
-        """Whether the answers table is 1.0.0's own, older than this ledger: then a server it has no
-        adoption record for was not adopted. A newer one was made by a reinstall since."""
+        """Whether the answers table is 1.0.0's own, made well before the upgrade made this ledger:
+        then a server it holds no adoption record of was not adopted. One made with the ledger, or
+        after it, is a fresh install's or a reinstall's, and knows nothing of 1.0.0."""
         if self.legacy_table is None:
             return False
         ledger, answers = (self._created(table) for table in (self.table_name, self.legacy_table))
-        return bool(answers < ledger)
+        return bool(answers + datetime.timedelta(seconds=LEGACY_MARGIN_S) < ledger)
 
     def _created(self, table: str) -> Any:
         described = self._call("describe the provider's tables", lambda c: c.describe_table(TableName=table))
@@ -340,7 +343,7 @@ def _item(record: Record) -> dict[str, Any]:
         "origin": {"S": record.origin},
         "request": {"S": record.request_id},
         "version": {"N": str(record.version)},
-        "updated": {"S": datetime.now(UTC).isoformat()},
+        "updated": {"S": datetime.datetime.now(datetime.UTC).isoformat()},
         "write": {"S": uuid.uuid4().hex},
     }
     if record.issued_at is not None:

@@ -7,6 +7,7 @@ client gives up after half a second rather than five, to keep lost answers cheap
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 
 from tests.support import in_process
 from tests.support.emulator import IDEMPOTENCY_TABLE, REGION, CognitoEmulator
-from tests.support.in_process import Harness
+from tests.support.in_process import Environments, Harness
 
 
 @pytest.fixture
@@ -37,3 +38,11 @@ def provider(emulator: CognitoEmulator, monkeypatch: pytest.MonkeyPatch) -> Harn
 def cognito_idp(provider: Harness) -> Any:
     """A client of the same Cognito, for the test's own reads and for other parties' servers."""
     return boto3.client("cognito-idp")
+
+
+@pytest.fixture
+def environments(provider: Harness) -> Iterator[Environments]:
+    """Four execution environments of the same provider, for requests that run at once."""
+    running = Environments(provider, lambda: boto3.client("cognito-idp", config=in_process.QUICK), IDEMPOTENCY_TABLE)
+    yield running
+    running.close()

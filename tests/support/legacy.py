@@ -11,11 +11,20 @@ once it gave the server back or deleted it, never when the adoption succeeded
 
 from __future__ import annotations
 
+import datetime
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.emulator import LEDGER_TABLE
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+
+from tests.support.emulator import LEDGER_TABLE, REGION
+
+
+def answers_table_of_1_0_0(answers_table: str, age_s: float = 30 * 24 * 3600) -> None:
+    """As if the answers table were 1.0.0's, made long before the upgrade made the ledger."""
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(answers_table)
+    table.created_at = table.created_at - datetime.timedelta(seconds=age_s)
 
 
 def made_by_1_0_0(dynamodb: Any, physical_id: str, ledger: str = LEDGER_TABLE) -> None:
@@ -45,6 +54,6 @@ def adopted_by_1_0_0(
             "scopes": {"S": json.dumps([[n, d] for n, d in scopes])},
             "operation": {"S": operation},
             "request_id": {"S": "1.0.0-adopting-request"},
-            "adopted_at": {"S": datetime.now(UTC).isoformat()},
+            "adopted_at": {"S": datetime.datetime.now(datetime.UTC).isoformat()},
         },
     )
