@@ -439,12 +439,17 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
 
 def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
     record = _read(server_id, work)
-    if record is None and adopt:
-        record = _migrate_1_0_0_adoption(server_id, work)
     if record is None:
-        # A server 1.0.0 made, which it deleted on Delete: so does this version.
-        _delete_unrecorded(server_id, work)
-        return
+        # No record: a server 1.0.0 made, which it deleted on Delete; so does this version, unless
+        # 1.0.0 adopted it. Looked at first: a server that is gone, or that Cognito manages, is left.
+        held = _held_unless_not_enabled(server_id, work)
+        if held is None or held.managed_by:
+            _log_left(server_id, held)
+            return
+        record = _migrate_1_0_0_adoption(server_id, work) if adopt else None
+        if record is None:
+            work.services.cognito.delete(server_id)
+            return
     if record.owner != work.owner:
         if record.state in LIVE:
             logger.info(f"Not deleted: the server is held by {record.owner}", extra={"server": str(server_id)})
@@ -524,7 +529,7 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
         _settle(claimed, State.GONE, work)
         return
     if held is not None and held.managed_by:
-        logger.warning(f"Not deleted: Cognito manages this server itself (ManagedBy {held.managed_by})")
+        _log_left(record.server_id, held)
     elif record.state is State.ADOPTED and adopted_failed and record.prior is not None:
         try:
             cognito.converge(record.prior, held)
@@ -583,19 +588,20 @@ def _migrate_1_0_0_adoption(server_id: ServerId, work: _Work) -> Record | None:
     return migrated
 
 
-def _delete_unrecorded(server_id: ServerId, work: _Work) -> None:
-    cognito = work.services.cognito
+def _held_unless_not_enabled(server_id: ServerId, work: _Work) -> Held | None:
+    """What Cognito holds; None too in a multi-Region pool's replica, where no server is ours to delete."""
     try:
-        held = cognito.describe(server_id)
+        return work.services.cognito.describe(server_id)
     except NotEnabled as not_enabled:
         logger.warning("Not deleted: " + not_enabled.reason)
-        return
+        return None
+
+
+def _log_left(server_id: ServerId, held: Held | None) -> None:
     if held is None:
         logger.info("The server or its user pool was already gone", extra={"server": str(server_id)})
-    elif held.managed_by:
-        logger.warning(f"Not deleted: Cognito manages this server itself (ManagedBy {held.managed_by})")
     else:
-        cognito.delete(server_id)
+        logger.warning(f"Not deleted: Cognito manages this server itself (ManagedBy {held.managed_by})")
 
 
 # Shared
