@@ -232,14 +232,15 @@ class Ledger:
         self._write(cancelled, record)
         return cancelled
 
-    def fence(self, server_id: ServerId, owner: Owner, request_id: str, issued_at: float | None) -> None:
-        """A `gone` record for a server no record names yet: a Delete that found nothing leaves it
-        for a cancelled Create that has not run, so that it never makes the server."""
-        record = Record(server_id, State.GONE, owner, "made", request_id, issued_at, 1, cancelled_at=issued_at)
-        try:
-            self._write(record, None)
-        except Contended:
-            logger.info("A record appeared meanwhile; the next request reads it")
+    def fence(
+        self, server_id: ServerId, owner: Owner, request_id: str, issued_at: float | None, expected: Record | None
+    ) -> None:
+        """A `gone` record for `owner`, in place of none or of another `gone` one: a Delete that found
+        nothing live leaves it for a cancelled Create that has not run, so that it never makes the
+        server. Raises Contended if the Create wrote first: then read it, and undo what it did."""
+        version = expected.version + 1 if expected else 1
+        fenced = Record(server_id, State.GONE, owner, "made", request_id, issued_at, version, cancelled_at=issued_at)
+        self._write(fenced, expected)
 
     # 1.0.0's adoption records, in the answers table
 

@@ -351,6 +351,8 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     cognito = work.services.cognito
     _refuse_if_superseded(_read(current, work), work)
     record = _read(server.id, work)
+    if record is not None and _cancelled(record, work):
+        raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
     if record is not None and record.state in LIVE and record.owner == work.owner:
         logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
         return _update_in_place(server, work)
@@ -428,7 +430,13 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
     made, whose answer CloudFormation never took (it cancelled it, or it failed in doubt). No
     cleanup Delete will name it, so it goes now."""
     record = _read(orphan, work)
-    if record is None or record.owner != work.owner or record.state not in (State.CREATING, State.MADE):
+    if record is None or record.state is State.GONE:
+        # That Update may not have made it yet: a fence, so that it never does.
+        if record is None or not _cancelled(record, work):
+            request = work.request
+            work.services.ledger.fence(orphan, work.owner, request.request_id, request.issued_at, record)
+        return
+    if record.owner != work.owner or record.state not in (State.CREATING, State.MADE):
         return
     logger.info("Removing a replacement CloudFormation never took", extra={"server": str(orphan)})
     _release(record, work, adopted_failed=True)
@@ -466,18 +474,15 @@ def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
 def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
     ledger, request = work.services.ledger, work.request
     record = ledger.read(server_id)
-    if record is None:
-        if create_marker is None:
-            # A cancelled Create that has not run yet: leave a fence, so that it never makes the server.
-            ledger.fence(server_id, work.owner, request.request_id, request.issued_at)
-        logger.info("The ledger holds no record of this server; nothing to undo", extra={"server": str(server_id)})
+    if record is None or record.state is State.GONE:
+        # Nothing of this resource's is live. A cancelled Create may not have run yet: leave a
+        # fence, so that it never makes the server.
+        if create_marker is None and (record is None or not _cancelled(record, work)):
+            ledger.fence(server_id, work.owner, request.request_id, request.issued_at, record)
+        logger.info("Nothing of this resource's to undo", extra={"server": str(server_id)})
         return
     if record.owner != work.owner:
         logger.info("The server is not this resource's; nothing to undo", extra={"server": str(server_id)})
-        return
-    if record.state is State.GONE:
-        if create_marker is None and not _cancelled(record, work):
-            ledger.cancel(record, request.issued_at)
         return
     if record.leased_by_other(ledger.holder, time.time()):
         # The Create is still running: it undoes itself when it sees this; else this waits it out.

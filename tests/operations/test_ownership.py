@@ -357,3 +357,26 @@ def test_a_server_1_0_0_made_is_deleted_as_1_0_0_deleted_it(provider: Harness, c
     assert record(pool) is not None, "the Update recorded it"
     assert stack.delete() == "DELETE_COMPLETE"
     assert held(cognito_idp, pool) == {}
+
+
+def test_a_replacement_cancelled_before_it_began_is_fenced_by_its_rollback(
+    environments: Environments, cognito_idp: Any, pool: str
+) -> None:
+    # Found by test_provider_model.py: the rollback Update ran before the cancelled Update had
+    # recorded its new server, which it then made, and nothing ever deleted.
+    a, b = "https://a.example.com", "https://b.example.com"
+    stack = Stack(start=environments.start)
+    stack.create({"Api": Custom(events.properties(pool, a))})
+    before = held(cognito_idp, pool)
+    FAULTS.hold("CreateResourceServer", 0.7)
+
+    status = stack.update(
+        {
+            "Api": Custom(events.properties(pool, b)),
+            "Admin": Custom(events.properties(pool, a)),  # refused: Api holds it
+            "Client": Sibling(fails=True, after_s=0.0),
+        }
+    )
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before

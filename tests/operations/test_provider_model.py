@@ -1,0 +1,212 @@
+"""Random lives of two stacks that share one provider, played as CloudFormation really plays them.
+
+Unlike test_stack_model.py, whose requests run one at a time, this machine sends the requests of
+an operation at once, to several execution environments of the same provider, and lets a sibling
+fail while they are in flight: CloudFormation then ignores their answers and rolls a cancelled
+Create back with a Delete whose physical id it made up. Templates may hold a nested stack, whose
+events land in the stack's own list. CloudFormation's and DynamoDB's reads are throttled in bursts
+that may outlast the phase they began in, and the provider can be reinstalled between operations,
+with an empty answers table and the ledger it kept. After every step it checks what a stack
+author would sign:
+
+- each stack is in a *_COMPLETE state, never *_FAILED;
+- Cognito holds exactly the servers the stacks' templates declare, each as declared, so neither
+  stack touched the other's;
+- the foreign server is untouched, until a stack adopts it: then it is that stack's;
+- every request, cancelled ones included, got exactly one answer.
+
+`make model` runs many more examples than CI does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from hypothesis import HealthCheck, assume, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from tests.operations.test_ownership import reinstall_provider
+from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, state
+from tests.support import events
+from tests.support.cloudformation import Clock, Custom, Nested, Sibling, Stack, Template
+from tests.support.emulator import FAULTS, CognitoEmulator
+from tests.support.in_process import Environments
+
+LOGICAL_IDS = ("Api", "Admin")
+# Both stacks draw from the same Identifiers: the provider must keep each to the stack that holds it.
+IDENTIFIERS = ("https://a.example.com", "https://b.example.com", FOREIGN["identifier"])
+
+servers = st.fixed_dictionaries(
+    {
+        "pool": st.sampled_from((0, 1)),
+        "identifier": st.sampled_from(IDENTIFIERS),
+        "name": st.sampled_from(NAMES),
+        "scopes": st.sampled_from(SCOPE_SETS),
+        "adopt": st.booleans(),
+    }
+)
+declarations = st.dictionaries(st.sampled_from(LOGICAL_IDS), servers, max_size=2)
+READS = ("DescribeStacks", "DescribeStackEvents", "DescribeStackResource", "GetItem", "PutItem", "Query")
+THROTTLED = {"GetItem": "ThrottlingException", "PutItem": "ThrottlingException", "Query": "ThrottlingException"}
+SETTINGS = settings(
+    max_examples=int(os.environ.get("PROVIDER_MODEL_EXAMPLES", "5")),
+    stateful_step_count=int(os.environ.get("PROVIDER_MODEL_STEPS", "5")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+class SharedProviderLives(RuleBasedStateMachine):
+    def __init__(self, environments: Environments, emulator: CognitoEmulator) -> None:
+        super().__init__()
+        FAULTS.reset()
+        self.environments = environments
+        self.cognito = emulator.client()
+        self.pools = (emulator.create_user_pool("shared-a"), emulator.create_user_pool("shared-b"))
+        scopes = [{"ScopeName": n, "ScopeDescription": d} for n, d in FOREIGN["scopes"]]
+        self.cognito.create_resource_server(
+            UserPoolId=self.pools[0], Identifier=FOREIGN["identifier"], Name=FOREIGN["name"], Scopes=scopes
+        )
+        self.foreign = self.held()
+        self.clock = Clock()  # one CloudFormation, one clock, for both stacks
+        self.stacks: list[Stack | None] = [None, None]
+        self.seen: dict[int, int] = {}  # requests already counted, by stack, for hypothesis' statistics
+        self.fault_armed = False
+
+    @rule(
+        which=st.sampled_from((0, 1)),
+        declared=declarations,
+        sibling=st.none() | st.tuples(st.integers(0, 2), st.sampled_from((0.0, 0.3))),
+        nested=st.booleans(),
+    )
+    def deploy(
+        self, which: int, declared: dict[str, dict[str, Any]], sibling: tuple[int, float] | None, nested: bool
+    ) -> None:
+        """Edit one stack's template and deploy it; a sibling may fail `after` seconds in."""
+        keys = [(server["pool"], server["identifier"]) for server in declared.values()]
+        assume(len(set(keys)) == len(keys))  # one template declaring a server twice is a template error
+        template: Template = {
+            logical_id: Custom(
+                events.properties(
+                    self.pools[server["pool"]],
+                    server["identifier"],
+                    server["name"],
+                    scopes=list(server["scopes"]),
+                    AdoptExisting="true" if server["adopt"] else "false",
+                )
+            )
+            for logical_id, server in declared.items()
+        }
+        items = list(template.items())
+        if nested:
+            items.insert(0, ("Provider", Nested()))
+        if sibling is not None:
+            position, after = sibling
+            items.insert(min(position, len(items)), ("Client", Sibling(fails=True, after_s=after)))
+        template = dict(items)
+        stack = self.stacks[which]
+        if stack is None or stack.status in GONE:
+            stack = self.stacks[which] = Stack(start=self.environments.start, clock=self.clock)
+            stack.create(template)
+        else:
+            stack.update(template)
+        self.operation_over()
+        declared_now = {(p["UserPoolId"], p["Identifier"]) for p in stack.declared().values()}
+        if declared_now & set(self.foreign):
+            self.foreign = {}  # adopted: the stack's, like any other
+
+    @precondition(lambda self: any(s is not None and s.status not in GONE for s in self.stacks))
+    @rule(which=st.sampled_from((0, 1)))
+    def delete_stack(self, which: int) -> None:
+        stack = self.stacks[which]
+        assume(stack is not None and stack.status not in GONE)
+        assert stack is not None
+        stack.delete()
+        self.operation_over()
+
+    @precondition(lambda self: not self.fault_armed)
+    @rule(
+        operation=st.sampled_from(["CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer"]),
+        lost_answer=st.booleans(),
+    )
+    def cognito_is_slow(self, operation: str, lost_answer: bool) -> None:
+        """The next write takes long enough to be in flight when a sibling fails; or acts, and its
+        answer comes after the client gave up."""
+        FAULTS.hold(operation, 0.7, act_first=lost_answer)
+        self.fault_armed = True
+
+    @precondition(lambda self: not self.fault_armed)
+    @rule(operation=st.sampled_from(READS), times=st.integers(1, 6))
+    def reads_are_throttled(self, operation: str, times: int) -> None:
+        """A burst of throttled reads, which may outlast the phase it began in."""
+        FAULTS.fail(operation, THROTTLED.get(operation, "Throttling"), times=times)
+        self.fault_armed = True
+
+    @rule()
+    def provider_is_reinstalled(self) -> None:
+        """The provider's stack deleted and made again: a new, empty answers table; the same ledger."""
+        reinstall_provider()
+
+    def operation_over(self) -> None:
+        # A fault the operation did not meet goes, so that each waits only for the next operation.
+        FAULTS.clear()
+        self.fault_armed = False
+        for stack in self.stacks:
+            for request in stack.requests[self.seen.get(id(stack), 0) :] if stack is not None else []:
+                if request.cancelled:
+                    event("a request CloudFormation cancelled")
+                if request.event["RequestType"] == "Delete" and request.event["PhysicalResourceId"].startswith(
+                    "model-"
+                ):
+                    event("a Delete with a physical id CloudFormation made up")
+                if "held by" in request.answer.get("Reason", ""):
+                    event("a server another resource holds, refused")
+            if stack is not None:
+                self.seen[id(stack)] = len(stack.requests)
+
+    @invariant()
+    def stacks_are_complete(self) -> None:
+        for stack in self.stacks:
+            assert stack is None or stack.status in COMPLETE, stack.status
+
+    @invariant()
+    def cognito_holds_what_the_templates_declare(self) -> None:
+        expected: Held = {}
+        for stack in self.stacks:
+            for props in {} if stack is None else stack.declared().values():
+                key = (props["UserPoolId"], props["Identifier"])
+                assert key not in expected, f"two resources hold {key}"
+                scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in props["Scopes"]]
+                expected[key] = state({"name": props["Name"], "scopes": scopes})
+        ours = {key: value for key, value in self.held().items() if key not in self.foreign}
+        assert ours == expected
+
+    @invariant()
+    def foreign_server_is_untouched(self) -> None:
+        held = self.held()
+        assert all(held.get(key) == value for key, value in self.foreign.items()), held
+
+    @invariant()
+    def every_request_got_exactly_one_answer(self) -> None:
+        assert self.environments.unanswered() == []
+
+    def held(self) -> Held:
+        found: Held = {}
+        for pool in self.pools:
+            for server in self.cognito.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]:
+                scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in server.get("Scopes", [])]
+                found[(pool, server["Identifier"])] = state({"name": server["Name"], "scopes": scopes})
+        return found
+
+    def teardown(self) -> None:
+        FAULTS.reset()
+
+
+def test_two_stacks_on_one_provider_end_complete_as_declared_whatever_cloudformation_does(
+    environments: Environments, emulator: CognitoEmulator
+) -> None:
+    assert boto3.client("cognito-idp").meta.endpoint_url == emulator.endpoint
+    run_state_machine_as_test(lambda: SharedProviderLives(environments, emulator), settings=SETTINGS)
