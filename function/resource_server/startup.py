@@ -86,6 +86,8 @@ def explain(error: BaseException) -> str:
 
 def answer_unstarted(event: Any, context: Any, reason: str) -> None:
     """One FAILED answer to a request that a provider which could not start received."""
+    if not logging.getLogger().handlers:  # Powertools never set logging up: Lambda's stdout will do
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     logger.error(reason)
     if not can_answer(event):
         logger.error("Event has no https ResponseURL; there is nowhere to answer")

@@ -134,9 +134,10 @@ class RuntimeApi:
 class LambdaInstance:
     """One execution environment running the built function on one SDK, warm between invocations."""
 
-    def __init__(self, sdk: str, endpoint: str, cert_file: Path, **env: str) -> None:
+    def __init__(self, sdk: str, endpoint: str, cert_file: Path, *, ahead: Path | None = None, **env: str) -> None:
+        """`ahead`: a folder Python searches before /var/task, as for a broken layer."""
         self.sdk = sdk
-        self._endpoint, self._cert_file, self._env = endpoint, cert_file, env
+        self._endpoint, self._cert_file, self._env, self._ahead = endpoint, cert_file, env, ahead
         self._log = tempfile.NamedTemporaryFile(prefix=f"lambda-{sdk}-", suffix=".log")  # noqa: SIM115 - lives with the instance
         self.api = RuntimeApi()
         self.process = self._start()
@@ -148,7 +149,7 @@ class LambdaInstance:
         env = function_environment(self._endpoint, self._cert_file, **self._env)
         env.update(
             {
-                "PYTHONPATH": os.pathsep.join([str(BUILD), str(sdk_dir)]),
+                "PYTHONPATH": os.pathsep.join([*([str(self._ahead)] if self._ahead else []), str(BUILD), str(sdk_dir)]),
                 "LAMBDA_TASK_ROOT": str(BUILD),
                 "AWS_LAMBDA_RUNTIME_API": self.api.address,
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
