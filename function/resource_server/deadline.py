@@ -102,6 +102,11 @@ class Pacing:
         return self.rng.uniform(0, min(self.BASE_S * 2 ** (attempts - 1), self.CAP_S))
 
 
+def gives_up(now: float, delay: float, attempt_s: float, deadline: float) -> bool:
+    """The give-up rule: no retry whose attempt could not finish before the deadline."""
+    return now + delay + attempt_s > deadline
+
+
 class RetryPolicy:
     """botocore's standard retry mode, bounded by a deadline, changed in one place.
 
@@ -209,7 +214,7 @@ class RetryPolicy:
                 delay = float(self._standard.compute_retry_delay(context))
             else:
                 return None  # standard mode, answering after this, finds the same
-        if self.clock() + delay + self.attempt_s > self.deadline():
+        if gives_up(self.clock(), delay, self.attempt_s, self.deadline()):
             self._stop(response, attempts, caught_exception, operation)
         return delay
 

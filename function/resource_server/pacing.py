@@ -14,6 +14,7 @@ refused simply looks again. If the ledger can't be read, it falls back to jitter
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ logger = logging.getLogger(__name__)
 
 POOL_RATE = 5.0  # writes a second per user pool (Cognito's quota)
 ACCOUNT_RATE = 15.0  # writes a second per account, across its pools
-# The first writers in line try with jitter; the rest sleep until close to their turn.
+# The first writers in line try again within a third of a slot, so that a freed slot is taken at
+# once; the rest sleep until close to their turn (`make bench`, figure 5, tuned in its simulation).
 ATTEMPT_WINDOW = 2
+HEAD_JITTER = 1 / 3
 RECHECK_S = 2.0
 
 
@@ -42,9 +45,9 @@ class Lease:
         return (self.began, self.holder)
 
 
-def wait_for_turn(leases: Iterable[Lease], mine: Lease, now: float) -> float:
-    """Seconds from `now` until `mine` can expect a free slot, in its pool and in the account,
-    if every writer ahead of it that can still write takes one slot first."""
+def wait_for_turn(leases: Iterable[Lease], mine: Lease, now: float) -> tuple[float, float]:
+    """Seconds from `now` until `mine` can expect a free slot, if every writer ahead of it that can
+    still write takes one slot first; and the slot of the rate that binds: its pool's or the account's."""
     ahead = sorted((lease for lease in leases if lease.order() < mine.order()), key=Lease.order)
     pool_turn = account_turn = now
     for lease in ahead:
@@ -53,7 +56,32 @@ def wait_for_turn(leases: Iterable[Lease], mine: Lease, now: float) -> float:
         account_turn += 1 / ACCOUNT_RATE
         if lease.pool == mine.pool:
             pool_turn += 1 / POOL_RATE
-    return max(pool_turn, account_turn) - now
+    if account_turn >= pool_turn and account_turn > now:
+        return account_turn - now, 1 / ACCOUNT_RATE
+    return pool_turn - now, 1 / POOL_RATE
+
+
+@dataclass(frozen=True)
+class Move:
+    """What a throttled writer does next: try again after `wait_s`, or look at the queue again then."""
+
+    wait_s: float
+    attempt: bool
+    at_head: bool = False  # no writer of ours is ahead of it
+
+
+def next_move(leases: Iterable[Lease], mine: Lease, now: float, refused_at_head: int, rng: random.Random) -> Move:
+    """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
+    `refused_at_head`: how often in a row this writer was throttled with none of ours ahead."""
+    wait, slot = wait_for_turn(leases, mine, now)
+    if wait < slot / 2:
+        # None of ours ahead, yet refused: the last writer took the slot, or writers not ours
+        # share the pool. Try again at once, then, if refused again and again, back off.
+        ceiling = min(slot * HEAD_JITTER * 2 ** max(refused_at_head - 2, 0), Pacing.CAP_S)
+        return Move(rng.uniform(0, ceiling), attempt=True, at_head=True)
+    if wait <= ATTEMPT_WINDOW * slot:
+        return Move(rng.uniform(0, slot * HEAD_JITTER), attempt=True)
+    return Move(min(wait - slot, RECHECK_S), attempt=False)
 
 
 class Turns(Pacing):
@@ -74,21 +102,18 @@ class Turns(Pacing):
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
         self._clock = clock
         self._sleep = sleep
+        self._refused_at_head: tuple[Lease | None, int] = (None, 0)  # the lease it counts for, how often in a row
 
     def delay(self, attempts: int, now: float, deadline: float) -> float:
-        slot = 1 / POOL_RATE
         while (mine := self._mine()) is not None and (leases := self._leases()) is not None:
-            wait = wait_for_turn(leases, mine, self._epoch(now))
-            if wait < slot / 2:
-                # None of ours ahead, yet refused: the last writer took the slot, or writers not
-                # ours share the pool. Try again within a slot, then back off, as jitter does.
-                return self.rng.uniform(0, min(slot * 2 ** max(attempts - 2, 0), self.CAP_S))
-            if wait <= ATTEMPT_WINDOW * slot:
-                return self.rng.uniform(0, slot)
-            step = min(wait - slot, RECHECK_S)
-            if now + step > deadline:
-                return step  # past the last attempt: the caller stops
-            logger.debug("Waiting for this write's turn", extra={"seconds": round(wait, 2)})
-            self._sleep(step)
+            lease, refused = self._refused_at_head
+            move = next_move(leases, mine, self._epoch(now), refused if lease == mine else 0, self.rng)
+            self._refused_at_head = (mine, (refused if lease == mine else 0) + 1 if move.at_head else 0)
+            if move.attempt:
+                return move.wait_s  # past the last attempt, the caller stops
+            if now + move.wait_s > deadline:
+                return max(deadline - now, 0.0)  # its turn is late: one last try while one can still finish
+            logger.debug("Waiting for this write's turn", extra={"seconds": round(move.wait_s, 2)})
+            self._sleep(move.wait_s)
             now = self._clock()
         return super().delay(attempts, now, deadline)

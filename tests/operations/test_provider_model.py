@@ -26,13 +26,20 @@ from typing import Any
 import boto3
 from hypothesis import HealthCheck, assume, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tests.operations.test_ownership import reinstall_provider
 from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, state
-from tests.support import events
+from tests.support import events, legacy
 from tests.support.cloudformation import Clock, Custom, Nested, Sibling, Stack, Template
-from tests.support.emulator import FAULTS, CognitoEmulator
+from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator
 from tests.support.in_process import Environments
 
 LOGICAL_IDS = ("Api", "Admin")
@@ -75,6 +82,26 @@ class SharedProviderLives(RuleBasedStateMachine):
         self.stacks: list[Stack | None] = [None, None]
         self.seen: dict[int, int] = {}  # requests already counted, by stack, for hypothesis' statistics
         self.fault_armed = False
+
+    @initialize(upgrade=st.booleans(), declared=declarations)
+    def perhaps_the_first_stack_was_made_with_1_0_0(self, upgrade: bool, declared: dict[str, dict[str, Any]]) -> None:
+        """Stack 0 may begin made by 1.0.0: its servers have no ledger record, and the answers table
+        is 1.0.0's, made long before. (1.0.0's adoption records are played in test_ownership.py.)"""
+        if not upgrade:
+            return
+        made = {
+            k: {**server, "adopt": False}
+            for k, server in declared.items()
+            if server["identifier"] != FOREIGN["identifier"]
+        }
+        self.deploy(0, made, None, False)
+        stack = self.stacks[0]
+        assert stack is not None
+        dynamodb = boto3.client("dynamodb")
+        for physical_id in stack.physical_ids.values():
+            legacy.made_by_1_0_0(dynamodb, physical_id)
+        legacy.answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
+        event("a stack made with 1.0.0")
 
     @rule(
         which=st.sampled_from((0, 1)),

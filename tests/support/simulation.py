@@ -1,0 +1,140 @@
+"""Creates contending for Cognito's write rates, in virtual time.
+
+What this machine can't measure (300 Lambda processes; several pools under the account's
+15 writes/s) is played here with the provider's own rules, imported, not copied: the pacing
+of a throttled write (pacing.next_move), the give-up rule (deadline.gives_up), the reserves
+of the Lambda's time and the Cognito client's timeouts. The rates are enforced as the
+emulator enforces them (emulator.Faults): each pool accepts a write at most every 1/5 s,
+evenly spaced; and, when `account_rate` is set, the account at most every 1/15 s. `make bench`
+checks the simulation against measured runs of the same size.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import statistics
+from dataclasses import dataclass
+
+from resource_server import cognito, deadline, pacing
+from resource_server.pacing import Lease
+
+
+@dataclass(frozen=True)
+class Writer:
+    pool: str
+    arrives: float  # seconds from the start
+    budget_s: float  # the Lambda's time from its arrival
+
+
+@dataclass(frozen=True)
+class Outcome:
+    writer: Writer
+    began: float  # when its lease began: its place in the queue
+    succeeded_at: float | None
+    gave_up_at: float | None
+    attempts: int
+
+    @property
+    def wait(self) -> float:
+        end = self.succeeded_at if self.succeeded_at is not None else self.gave_up_at
+        assert end is not None
+        return end - self.writer.arrives
+
+
+@dataclass(frozen=True)
+class Result:
+    outcomes: list[Outcome]
+
+    @property
+    def succeeded(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.succeeded_at is not None]
+
+    @property
+    def makespan(self) -> float:
+        done = [o.succeeded_at for o in self.succeeded if o.succeeded_at is not None]
+        return max(done) - min(o.writer.arrives for o in self.outcomes) if done else 0.0
+
+    @property
+    def attempts(self) -> int:
+        return sum(o.attempts for o in self.outcomes)
+
+    def order_correlation(self) -> float:
+        """Spearman's rank correlation of queue order and order of success: 1.0 is first-come."""
+        done = sorted(self.succeeded, key=lambda o: o.began)
+        if len(done) < 2:
+            return 1.0
+        by_success = {id(o): rank for rank, o in enumerate(sorted(done, key=lambda o: o.succeeded_at or 0.0))}
+        n = len(done)
+        squares = sum((rank - by_success[id(o)]) ** 2 for rank, o in enumerate(done))
+        return 1 - 6 * squares / (n * (n * n - 1))
+
+
+def simulate(
+    writers: list[Writer], *, account_rate: float | None = None, latency_s: float = 0.02, seed: int = 0
+) -> Result:
+    """Each writer takes its lease, then tries CreateResourceServer until it is accepted or, by the
+    provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip."""
+    rng = random.Random(seed)
+    calls_end = [w.arrives + w.budget_s - deadline.ANSWER_RESERVE_S - deadline.STORE_RESERVE_S for w in writers]
+    # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
+    leases = {
+        n: Lease(str(n), w.pool, began=w.arrives + (3 + rng.random()) * latency_s, writes_until=calls_end[n])
+        for n, w in enumerate(writers)
+    }
+    began = {n: lease.began for n, lease in leases.items()}
+    attempts = dict.fromkeys(range(len(writers)), 0)
+    refused_at_head = dict.fromkeys(range(len(writers)), 0)
+    succeeded: dict[int, float] = {}
+    gave_up: dict[int, float] = {}
+    next_slot: dict[str, float] = {}
+    next_account_slot = 0.0
+    queue = [(leases[n].began, n, True) for n in range(len(writers))]  # (when, writer, is it an attempt?)
+    heapq.heapify(queue)
+    while queue:
+        now, n, is_attempt = heapq.heappop(queue)
+        if is_attempt:
+            attempts[n] += 1
+            arrives = now + latency_s / 2
+            pool = writers[n].pool
+            if arrives >= next_slot.get(pool, 0.0) and (account_rate is None or arrives >= next_account_slot):
+                next_slot[pool] = arrives + 1 / pacing.POOL_RATE
+                if account_rate is not None:
+                    next_account_slot = arrives + 1 / account_rate
+                succeeded[n] = now + latency_s
+                del leases[n]
+                continue
+            now += latency_s  # the throttled answer comes back
+        mine = leases[n]
+        move = pacing.next_move(leases.values(), mine, now, refused_at_head[n], rng)
+        refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
+        last_attempt = calls_end[n] - cognito.ATTEMPT_S
+        if not move.attempt and now + move.wait_s <= last_attempt:
+            heapq.heappush(queue, (now + move.wait_s + latency_s, n, False))  # a Query of the queue
+            continue
+        wait = move.wait_s if move.attempt else max(last_attempt - now, 0.0)  # as Turns.delay does
+        if not deadline.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
+            heapq.heappush(queue, (now + wait, n, True))
+        else:
+            gave_up[n] = now
+            del leases[n]
+    return Result(
+        [
+            Outcome(w, began[n], succeeded_at=succeeded.get(n), gave_up_at=gave_up.get(n), attempts=attempts[n])
+            for n, w in enumerate(writers)
+        ]
+    )
+
+
+def at_once(count: int, *, pools: int = 1, budget_s: float = 900.0) -> list[Writer]:
+    """`count` creates released together, as CloudFormation starts independent resources."""
+    return [Writer(pool=f"pool-{n % pools}", arrives=0.0, budget_s=budget_s) for n in range(count)]
+
+
+def rate_floor(count: int, rate: float = pacing.POOL_RATE) -> float:
+    """The shortest makespan the rate allows: the first write at once, then one every 1/rate."""
+    return (count - 1) / rate
+
+
+def median_wait(result: Result) -> float:
+    return statistics.median(o.wait for o in result.outcomes)
