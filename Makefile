@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Python 3.13 matches the Lambda runtime: pyenv's 3.13 when there is one, else python3.13, else python3.
-PYTHON ?= $(shell p=$$(pyenv prefix 3.13 2>/dev/null) && echo $$p/bin/python3 || command -v python3.13 || command -v python3)
+# Python 3.13 matches the Lambda runtime: pyenv's 3.13 when there is one, else python3.13 on PATH.
+# Any other is refused (python-3.13, below): its bytecode would ship in the build, and be ignored.
+PYTHON ?= $(shell p=$$(pyenv prefix 3.13 2>/dev/null) && echo $$p/bin/python3 || command -v python3.13)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,7 +21,8 @@ PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package release bench lock clean
+.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package release bench lock clean \
+	local-invoke python-3.13
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
@@ -33,7 +35,12 @@ help:
 	@echo "make lock      pin every dependency, with hashes, from the *.in files (needs PyPI)"
 	@echo "make release   dist/: the zipped function and a template to deploy it, named with the version"
 
-$(STAMP): tests/requirements.txt
+python-3.13:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { \
+		echo "make: Python 3.13 is needed, as the Lambda runtime runs it; $(if $(PYTHON),$(PYTHON) is not 3.13,none was found): install it (pyenv install 3.13, or your system's python3.13), or name it: make ... PYTHON=/path/to/python3.13" >&2; \
+		exit 2; }
+
+$(STAMP): tests/requirements.txt | python-3.13
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/$(PIP_INSTALL) -r tests/requirements.txt
 	touch $@
@@ -61,9 +68,13 @@ pytest: $(STAMP) $(SDKS)
 	LAMBDA_PYTHON=$(PYTHON) $(BIN)/python -m pytest
 
 # The stateful model of stack operations, run long: make test plays 12 lives of 6 steps.
+# The stateful models of stack operations, run long: make test plays 12 lives of 6 steps of one
+# stack, and 5 of 5 of two stacks sharing one provider. EXAMPLES and STEPS scale both.
 model: $(STAMP)
-	STACK_MODEL_EXAMPLES=$(or $(EXAMPLES),300) STACK_MODEL_STEPS=$(or $(STEPS),10) \
-		$(BIN)/python -m pytest tests/operations/test_stack_model.py -q
+	STACK_MODEL_EXAMPLES=$(or $(EXAMPLES),100) STACK_MODEL_STEPS=$(or $(STEPS),10) \
+	PROVIDER_MODEL_EXAMPLES=$(or $(EXAMPLES),100) PROVIDER_MODEL_STEPS=$(or $(STEPS),10) \
+		$(BIN)/python -m pytest tests/operations/test_stack_model.py tests/operations/test_provider_model.py \
+		-q -p no:randomly --durations=0 -s
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.support.demo
@@ -75,13 +86,13 @@ emulator: $(STAMP)
 	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
 
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
-$(SAM): tests/locks/sam.txt $(STAMP)
+$(SAM): tests/locks/sam.txt $(STAMP) | python-3.13
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/$(PIP_INSTALL) -r tests/locks/sam.txt
 	touch $@
 
 # sam validate --lint, then sam build (function/Makefile), offline.
-package: $(SAM)
+package: $(SAM) | python-3.13
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build
 	@$(BIN)/python -m tests.support.artifact $(BUILD)
@@ -93,16 +104,21 @@ release: package
 # Pins every dependency, and all they need, with hashes. The function's set is resolved for
 # Lambda's platform (python3.13, arm64); the others for any platform.
 LOCKS := function/requirements tests/requirements tests/locks/sam tests/locks/sdk-oldest tests/locks/sdk-newest
+# A lock is rewritten only when its content changes: a new date on it would rebuild .venv. uv
+# reads the lock it writes to as the versions to keep, so it compiles a copy of it.
 lock: $(STAMP)
 	@for lock in $(LOCKS); do \
 		platform=$$([ $$lock = function/requirements ] && echo "--python-platform aarch64-manylinux2014" || echo --universal); \
-		$(BIN)/uv pip compile $$lock.in -o $$lock.txt --generate-hashes --python-version 3.13 $$platform \
-			--no-header --quiet && echo "$$lock.txt"; \
+		cp $$lock.txt $$lock.txt.new && \
+		$(BIN)/uv pip compile $$lock.in -o $$lock.txt.new --generate-hashes --python-version 3.13 $$platform \
+			--no-header --quiet || { rm -f $$lock.txt.new; exit 1; }; \
+		if cmp -s $$lock.txt $$lock.txt.new; then rm $$lock.txt.new; echo "$$lock.txt: unchanged"; \
+		else mv $$lock.txt.new $$lock.txt; echo "$$lock.txt: updated"; fi; \
 	done
 
 clean:
 	rm -rf $(VENV) .aws-sam dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# About a minute after the build; prints the table the README's Performance section shows.
-bench: package
+# Prints the table docs/internals.md's Performance section shows; figure 6b needs the SDK folders.
+bench: package $(SDKS)
 	@$(BIN)/python -m tests.support.bench

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 # The answer's PUT to S3 takes a few hundred milliseconds; this leaves room for a retry.
 ANSWER_RESERVE_S = 1.5
-# One DynamoDB attempt for the last ledger write and one for the saved answer: 0.5 + 0.5 s each.
+# One DynamoDB attempt (1 s to connect, 1 s to read) for the last ledger write; saving the answer
+# gets what is left of it, and crhelper's timer sends the answer should that run out.
 STORE_RESERVE_S = 2.0
 # The shortest Lambda Timeout that leaves time for a call: the reserves, and one Cognito attempt.
 MIN_TIMEOUT_S = 10
@@ -98,7 +99,8 @@ class Pacing:
     def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
 
-    def delay(self, attempts: int, now: float, deadline: float) -> float:
+    def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
+        """Seconds before the next attempt; `round_trip_s`: how long the refused one took."""
         return self.rng.uniform(0, min(self.BASE_S * 2 ** (attempts - 1), self.CAP_S))
 
 
@@ -202,7 +204,8 @@ class RetryPolicy:
             self._stop(response, attempts, caught_exception, operation)
         name = operation.name if operation is not None else ""
         if code in self.THROTTLING:
-            delay = self.pacing.delay(attempts, self.clock(), self.deadline() - self.attempt_s)
+            now = self.clock()
+            delay = self.pacing.delay(attempts, now, self.deadline() - self.attempt_s, now - self._sent_at)
         else:
             context = standard.RetryEventAdapter().create_retry_context(
                 response=response, attempts=attempts, caught_exception=caught_exception, operation=operation, **kwargs

@@ -50,11 +50,13 @@ from .pacing import Lease
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
-CONNECT_TIMEOUT_S = 0.5
-READ_TIMEOUT_S = 0.5
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.0
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
+# The reads that decide, and the conditional writes (a retry of one that landed finds its token).
+REPEATED_UNTIL_DEADLINE = frozenset({"GetItem", "PutItem", "DescribeTable"})
 # 1.0.0 kept what an adopted server held in the answers table, under this prefix.
 LEGACY_PREFIX = "adoption"
 # A fresh install makes both tables within seconds; an upgrade from 1.0.0 made the answers table long before.
@@ -106,10 +108,13 @@ class Contended(Exception):
 
 
 class Ledger:
-    def __init__(self, table_name: str, budget: Budget, legacy_table: str | None = None) -> None:
+    def __init__(
+        self, table_name: str, budget: Budget, legacy_table: str | None = None, write_attempt_s: float = 0.0
+    ) -> None:
         self.table_name = table_name
         self.legacy_table = legacy_table  # 1.0.0's answers table, where its adoption records live
         self._budget = budget
+        self._write_attempt_s = write_attempt_s  # the longest a Cognito write attempt takes
         self._finishing = False  # the last write of a request: it may use the store's reserve
         self._client: Any = None
         self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
@@ -158,8 +163,8 @@ class Ledger:
             current = self.read(record.server_id)
         return current
 
-    def leases(self) -> list[Lease] | None:
-        """Every lease held now, for the queue of writers; None when they can't be read."""
+    def leases_ahead(self, mine: Lease) -> list[Lease] | None:
+        """The leases that began before `mine`, for the queue of writers; None when they can't be read."""
         try:
             items: list[dict[str, Any]] = []
             token: dict[str, Any] | None = None
@@ -167,9 +172,9 @@ class Ledger:
                 page = self._connect().query(
                     TableName=self.table_name,
                     IndexName=QUEUE_INDEX,
-                    KeyConditionExpression="#queue = :writes",
+                    KeyConditionExpression="#queue = :writes AND began < :mine",
                     ExpressionAttributeNames={"#queue": "queue"},
-                    ExpressionAttributeValues={":writes": {"S": "writes"}},
+                    ExpressionAttributeValues={":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}},
                     **({"ExclusiveStartKey": token} if token else {}),
                 )
                 items += page.get("Items", [])
@@ -199,7 +204,8 @@ class Ledger:
             holder=self.holder,
             pool=server_id.user_pool_id,
             began=time.time(),
-            writes_until=self._budget.epoch(self._budget.calls_end()),
+            # The last moment it can start a write: writers behind it don't count it after that.
+            writes_until=self._budget.epoch(self._budget.calls_end() - self._write_attempt_s),
         )
         record = Record(
             server_id=server_id,
@@ -326,7 +332,10 @@ class Ledger:
     def _connect(self) -> Any:
         if self._client is None:
             deadline = lambda: self._budget.store_end() if self._finishing else self._budget.calls_end()  # noqa: E731
-            self._client = client("dynamodb", RetryPolicy(deadline), CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            # The queue is only read to pace a throttled write, which can pace itself without it: a
+            # Query is not worth more than standard mode's attempts.
+            retries = RetryPolicy(deadline, until_deadline=REPEATED_UNTIL_DEADLINE)
+            self._client = client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         return self._client
 
 

@@ -28,8 +28,16 @@ ACCOUNT_RATE = 15.0  # writes a second per account, across its pools
 # The first writers in line try again within a third of a slot, so that a freed slot is taken at
 # once; the rest sleep until close to their turn (`make bench`, figure 5, tuned in its simulation).
 ATTEMPT_WINDOW = 2
-HEAD_JITTER = 1 / 3
-RECHECK_S = 2.0
+HEAD_JITTER = 1 / 6
+RECHECK_S = 5.0
+LAST_TRY_MARGIN_S = 0.1
+# A writer refused again and again with none of ours ahead backs off to this, 4 tries a second.
+HEAD_CAP_S = 0.27
+# A writer sends its next attempt a round trip after its last: when calls are slow, more writers
+# must try at once to keep each slot taken. And one that is trying reads the line again only
+# this often, not after every refusal: each reading is a round trip to DynamoDB.
+WINDOW_ROUND_TRIPS = 10
+REREAD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class Lease:
     holder: str  # the delivery that holds it
     pool: str
     began: float  # seconds since the epoch: the queue's order
-    writes_until: float  # seconds since the epoch: it makes no Cognito write after this
+    writes_until: float  # seconds since the epoch: it starts no Cognito write after this
 
     def order(self) -> tuple[float, str]:
         return (self.began, self.holder)
@@ -70,16 +78,18 @@ class Move:
     at_head: bool = False  # no writer of ours is ahead of it
 
 
-def next_move(leases: Iterable[Lease], mine: Lease, now: float, refused_at_head: int, rng: random.Random) -> Move:
+def next_move(
+    leases: Iterable[Lease], mine: Lease, now: float, *, refused_at_head: int, rng: random.Random, round_trip_s: float
+) -> Move:
     """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
     `refused_at_head`: how often in a row this writer was throttled with none of ours ahead."""
     wait, slot = wait_for_turn(leases, mine, now)
     if wait < slot / 2:
         # None of ours ahead, yet refused: the last writer took the slot, or writers not ours
         # share the pool. Try again at once, then, if refused again and again, back off.
-        ceiling = min(slot * HEAD_JITTER * 2 ** max(refused_at_head - 2, 0), Pacing.CAP_S)
+        ceiling = min(slot * HEAD_JITTER * 2 ** max(refused_at_head - 2, 0), HEAD_CAP_S)
         return Move(rng.uniform(0, ceiling), attempt=True, at_head=True)
-    if wait <= ATTEMPT_WINDOW * slot:
+    if wait <= max(ATTEMPT_WINDOW * slot, WINDOW_ROUND_TRIPS * round_trip_s):
         return Move(rng.uniform(0, slot * HEAD_JITTER), attempt=True)
     return Move(min(wait - slot, RECHECK_S), attempt=False)
 
@@ -89,7 +99,7 @@ class Turns(Pacing):
 
     def __init__(
         self,
-        leases: Callable[[], list[Lease] | None],
+        ahead: Callable[[Lease], list[Lease] | None],
         mine: Callable[[], Lease | None],
         *,
         epoch: Callable[[float], float],
@@ -97,23 +107,39 @@ class Turns(Pacing):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
-        self._leases = leases  # every lease held now, or None when they can't be read
+        self._ahead = ahead  # the leases that began before one, or None when they can't be read
         self._mine = mine  # this request's lease, or None when it holds none
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
         self._clock = clock
         self._sleep = sleep
         self._refused_at_head: tuple[Lease | None, int] = (None, 0)  # the lease it counts for, how often in a row
+        self._read: tuple[Lease | None, float, list[Lease]] = (None, 0.0, [])  # the last reading of the line
 
-    def delay(self, attempts: int, now: float, deadline: float) -> float:
-        while (mine := self._mine()) is not None and (leases := self._leases()) is not None:
+    def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
+        while (mine := self._mine()) is not None and (leases := self._line(mine, now)) is not None:
             lease, refused = self._refused_at_head
-            move = next_move(leases, mine, self._epoch(now), refused if lease == mine else 0, self.rng)
-            self._refused_at_head = (mine, (refused if lease == mine else 0) + 1 if move.at_head else 0)
+            refused = refused if lease == mine else 0
+            move = next_move(
+                leases, mine, self._epoch(now), refused_at_head=refused, rng=self.rng, round_trip_s=round_trip_s
+            )
+            if not move.attempt:
+                self._read = (None, 0.0, [])  # it sleeps: the line will have moved
+            self._refused_at_head = (mine, refused + 1 if move.at_head else 0)
             if move.attempt:
                 return move.wait_s  # past the last attempt, the caller stops
             if now + move.wait_s > deadline:
-                return max(deadline - now, 0.0)  # its turn is late: one last try while one can still finish
+                # Its turn comes too late, by the count: one last try, while one can still finish.
+                return max(deadline - now - LAST_TRY_MARGIN_S, 0.0)
             logger.debug("Waiting for this write's turn", extra={"seconds": round(move.wait_s, 2)})
             self._sleep(move.wait_s)
             now = self._clock()
-        return super().delay(attempts, now, deadline)
+        return super().delay(attempts, now, deadline, round_trip_s)
+
+    def _line(self, mine: Lease, now: float) -> list[Lease] | None:
+        """The leases ahead of `mine`: read again, unless it was read in the last REREAD_S."""
+        lease, read_at, ahead = self._read
+        if lease == mine and now - read_at < REREAD_S:
+            return ahead
+        found = self._ahead(mine)
+        self._read = (mine, now, found) if found is not None else (None, 0.0, [])
+        return found

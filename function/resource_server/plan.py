@@ -204,8 +204,12 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
             work.progress.names = None
             _settle(record, State.GONE, work)
             raise
-        # What lands is this resource's: its record stays `creating`, and the answer names it.
-        _settle(record, State.CREATING, work)
+        # What lands is this resource's: its record stays `creating`, and the answer names it,
+        # even if the record can't be written now (its lease then ends with this request).
+        try:
+            _settle(record, State.CREATING, work)
+        except (RequestFailed, Contended):
+            logger.warning("The record of a create in doubt was not updated; the answer names the server")
         raise RequestFailed(failed.reason, physical_id=str(server.id)) from failed
     except (AlreadyExists, RequestFailed):
         work.progress.names = None

@@ -54,8 +54,10 @@ class Provider:
         budget = Budget()
         replay = Replay.from_environment(budget)  # IDEMPOTENCY_TABLE
         # 1.0.0 kept its adoption records in the answers table.
-        ledger = Ledger(os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name)
-        turns = Turns(ledger.leases, lambda: ledger.lease, epoch=budget.epoch)
+        ledger = Ledger(
+            os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name, write_attempt_s=cognito_calls.ATTEMPT_S
+        )
+        turns = Turns(ledger.leases_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
         services = plan.Services(cognito, ledger, Stack(budget.calls_end), startup.allow_adoption())
         return cls(log, budget, services, replay)

@@ -27,7 +27,7 @@ TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
 KEEP_ANSWERS_S = 2 * 60 * 60
-CONNECT_TIMEOUT_S = 0.5
+CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 0.5  # a DynamoDB item write takes milliseconds; STORE_RESERVE_S holds one attempt
 POLL_S = 1.0  # how often a duplicate looks whether the delivery in flight has answered
 

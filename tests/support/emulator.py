@@ -26,8 +26,11 @@ DynamoDB and CloudFormation call the function makes can be held or failed the sa
 from __future__ import annotations
 
 import datetime
+import errno
 import functools
 import logging
+import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -55,7 +58,7 @@ REGION = "us-east-1"
 IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
 LEDGER_TABLE = "cognito-resource-server-ledger"
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300
+SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300: FAULTS.servers_per_pool raises it
 # A stack moto accepts; custom resources live in the tests' own model of CloudFormation.
 PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
@@ -98,6 +101,7 @@ class Faults:
     def reset(self) -> None:
         with self._lock:
             self.writes_per_second: float | None = None
+            self.servers_per_pool = SERVERS_PER_POOL
             self._next_slot: dict[tuple[str, str], float] = {}
             self._failures: dict[str, list[CognitoError]] = {}
             self._holds: dict[str, list[tuple[float, bool]]] = {}
@@ -238,8 +242,9 @@ def _with_pool_quota(create: Callable[..., CognitoResourceServer]) -> Callable[.
         self: CognitoIdpBackend, user_pool_id: str, identifier: str, *args: Any
     ) -> CognitoResourceServer:
         pool = self.describe_user_pool(user_pool_id)
-        if identifier not in pool.resource_servers and len(pool.resource_servers) >= SERVERS_PER_POOL:
-            raise LimitExceededError(f"Max number of resource servers ({SERVERS_PER_POOL}) reached for user pool.")
+        quota = FAULTS.servers_per_pool
+        if identifier not in pool.resource_servers and len(pool.resource_servers) >= quota:
+            raise LimitExceededError(f"Max number of resource servers ({quota}) reached for user pool.")
         return create(self, user_pool_id, identifier, *args)
 
     return create_resource_server
@@ -445,10 +450,24 @@ def running_emulator() -> Iterator[CognitoEmulator]:
         emulator.stop()
 
 
-def main() -> None:
+def can_bind(host: str, port: int) -> str | None:
+    """Why the emulator could not listen on host:port, in one line; None when it can."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except socket.gaierror:
+        return f"no such host {host!r} to listen on: give HOST an address of this machine, such as 127.0.0.1"
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            held = " (on macOS, AirPlay Receiver holds 5000)" if port == 5000 else ""
+            return f"port {port} on {host} is already in use{held}: run make emulator PORT=5001, or another free port"
+        return f"can't listen on {host}:{port} ({error.strerror}): give HOST an address of this machine"
+    return None
+
+
+def main() -> int:
     """`make emulator`: the extended moto server in the foreground, for `sam local invoke` and `make invoke`."""
     import argparse
-    import threading
 
     from tests.support.events import EXAMPLE_POOL
 
@@ -456,20 +475,26 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 lets a Docker container reach it")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
+    if problem := can_bind(args.host, args.port):
+        print(f"make emulator: {problem}", file=sys.stderr)
+        return 2
     emulator = CognitoEmulator(args.host, args.port).start()
     emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
     emulator.create_tables()
     print(
-        f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names."
+        f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names,"
+        f" and the tables {LEDGER_TABLE} and {IDEMPOTENCY_TABLE}.",
+        flush=True,
     )
     print("Its state lives in memory and lasts until it stops: a server the events made stays made. Send")
     print("events/delete-replaced.json and events/delete.json to clean up after update-replace.json, or")
-    print("stop it with Ctrl-C and start it again to begin afresh.")
+    print("stop it with Ctrl-C and start it again to begin afresh.", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         emulator.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -47,6 +47,8 @@ def aimed(
     old_request_id = aimed_event.get("RequestId", "")
     request_id = str(uuid.uuid4()) if new_request_id else old_request_id
     aimed_event["RequestId"] = request_id
+    if not isinstance(aimed_event.get("ResponseURL"), str):
+        return aimed_event  # nowhere to answer: the handler says so
     parts = urlsplit(aimed_event["ResponseURL"])
     path = parts.path.replace(old_request_id, request_id)  # the URL names its request, as CloudFormation's do
     query = parts.query

@@ -15,7 +15,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import deadline, delivery, plan
+from resource_server import cognito, deadline, delivery, plan
 from resource_server import provider as provider_module
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
@@ -77,8 +77,9 @@ def build(
     The other clients are made on first use: they reach whatever AWS the test runs against."""
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
     budget = Budget()
-    ledger = Ledger(ledger_table, budget, legacy_table=answers_table)
-    retries = Cognito.retry_policy(budget.calls_end, Turns(ledger.leases, lambda: ledger.lease, epoch=budget.epoch))
+    ledger = Ledger(ledger_table, budget, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S)
+    turns = Turns(ledger.leases_ahead, lambda: ledger.lease, epoch=budget.epoch)
+    retries = Cognito.retry_policy(budget.calls_end, turns)
     retries.attach(client)
     services = plan.Services(Cognito(client, retries), ledger, Stack(budget.calls_end), allow_adoption)
     return Provider(Logger(), budget, services, Replay(answers_table, budget))

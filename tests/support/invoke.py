@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from resource_server.contract import USER_POOL_ID
-from tests.support.emulator import CognitoEmulator, running_emulator, set_stack_status
+from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator, running_emulator, set_stack_status
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
 
@@ -28,7 +28,8 @@ from tests.support.receiver import Receiver
 def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
     """Create what the event assumes exists: its user pool; for Update and Delete, its server; for
     a Create with AdoptExisting, a server made by hand to adopt, and the stack that adopts it."""
-    props = event.get("ResourceProperties") or {}
+    # The handler judges a malformed event; this only seeds what a well-formed one assumes.
+    props = event["ResourceProperties"] if isinstance(event.get("ResourceProperties"), dict) else {}
     before = event.get("OldResourceProperties") if event.get("RequestType") == "Update" else props
     pool_id, bar, identifier = str(event.get("PhysicalResourceId", "")).partition("|")
     pool_id = pool_id if bar else str(props.get("UserPoolId", ""))
@@ -46,7 +47,10 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
         and event.get("RequestType") in ("Update", "Delete")
         and isinstance(before, dict)
     ):
-        scopes = before.get("Scopes") or []
+        scopes = before.get("Scopes")
+        keys = {"ScopeName", "ScopeDescription"}
+        if not (isinstance(scopes, list) and all(isinstance(s, dict) and set(s) == keys for s in scopes)):
+            scopes = []
         emulator.client().create_resource_server(
             UserPoolId=pool_id, Identifier=identifier, Name=str(before.get("Name", identifier)), Scopes=scopes
         )
@@ -66,7 +70,8 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
 
 
 def missing_pool(endpoint: str, event: dict[str, Any]) -> str | None:
-    pool = (event.get("ResourceProperties") or {}).get("UserPoolId")
+    props = event.get("ResourceProperties")
+    pool = props.get("UserPoolId") if isinstance(props, dict) else None
     if event.get("RequestType") == "Delete" or not isinstance(pool, str) or USER_POOL_ID.problem(pool):
         return None
     client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
@@ -90,6 +95,11 @@ def read_event(path: Path) -> dict[str, Any]:
         raise Refused(f"{path} is not JSON ({error})") from error
     if not isinstance(event, dict) or not {"RequestType", "ResponseURL"} <= event.keys():
         raise Refused(f"{path} is not a CloudFormation request: it has no RequestType and ResponseURL")
+    if not isinstance(event["ResponseURL"], str) or not event["ResponseURL"].startswith("https://"):
+        raise Refused(
+            f"{path}'s ResponseURL is not an https URL, so the function would have nowhere to answer "
+            "(it answers nothing, and logs why)"
+        )
     return event
 
 
@@ -127,12 +137,17 @@ def main() -> int:
             if pool := missing_pool(endpoint, event):
                 print(f"Note: user pool {pool}, named by the event, does not exist at {endpoint}.")
                 print("      Create it there, or put an existing pool's id in the event; the answer will be FAILED.")
+            # make emulator holds the tables template.yaml deploys, under these names.
             env = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+            env["IDEMPOTENCY_TABLE"] = os.environ.get("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+            env["LEDGER_TABLE"] = os.environ.get("LEDGER_TABLE", LEDGER_TABLE)
         else:
             emulator = stack.enter_context(running_emulator())
             endpoint, env = emulator.endpoint, {"IDEMPOTENCY_TABLE": emulator.create_tables()}
             notes = seed(emulator, event)
             print(f"Cognito: embedded emulator {endpoint}" + (f", holding {' and '.join(notes)}" if notes else ""))
+        # LOG_LEVEL=DEBUG make invoke ... LOGS=1 shows the DEBUG lines (never the ResponseURL).
+        env["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "INFO")
         function = LocalLambda(endpoint, receiver, **env)
         print(f"Invoking the handler on {args.event} ({event.get('RequestType')}) in a fresh process...")
         answer = function.send(event, new_request_id=False)
@@ -141,6 +156,7 @@ def main() -> int:
             print(function.last.logs.rstrip())
         print(f"Answer sent to the ResponseURL ({function.last.seconds:.2f} s):")
         print(json.dumps(answer, indent=2))
+        print(f"{answer['Status']}: {answer['Reason'] or answer['PhysicalResourceId']}")
     return 0 if answer["Status"] == "SUCCESS" else 1
 
 

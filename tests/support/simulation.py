@@ -79,10 +79,16 @@ def simulate(
     calls_end = [w.arrives + w.budget_s - deadline.ANSWER_RESERVE_S - deadline.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
     leases = {
-        n: Lease(str(n), w.pool, began=w.arrives + (3 + rng.random()) * latency_s, writes_until=calls_end[n])
+        n: Lease(
+            str(n),
+            w.pool,
+            began=w.arrives + (3 + rng.random()) * latency_s,
+            writes_until=calls_end[n] - cognito.ATTEMPT_S,
+        )
         for n, w in enumerate(writers)
     }
     began = {n: lease.began for n, lease in leases.items()}
+    read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
     attempts = dict.fromkeys(range(len(writers)), 0)
     refused_at_head = dict.fromkeys(range(len(writers)), 0)
     succeeded: dict[int, float] = {}
@@ -105,14 +111,22 @@ def simulate(
                 del leases[n]
                 continue
             now += latency_s  # the throttled answer comes back
+        if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
+            now += latency_s  # a Query of the line
+            read_at[n] = now
         mine = leases[n]
-        move = pacing.next_move(leases.values(), mine, now, refused_at_head[n], rng)
+        move = pacing.next_move(
+            leases.values(), mine, now, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s
+        )
         refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - cognito.ATTEMPT_S
         if not move.attempt and now + move.wait_s <= last_attempt:
-            heapq.heappush(queue, (now + move.wait_s + latency_s, n, False))  # a Query of the queue
+            read_at.pop(n, None)  # it will read the line again when it wakes
+            heapq.heappush(queue, (now + move.wait_s, n, False))
             continue
-        wait = move.wait_s if move.attempt else max(last_attempt - now, 0.0)  # as Turns.delay does
+        wait = (
+            move.wait_s if move.attempt else max(last_attempt - now - pacing.LAST_TRY_MARGIN_S, 0.0)
+        )  # as Turns.delay
         if not deadline.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
             heapq.heappush(queue, (now + wait, n, True))
         else:
