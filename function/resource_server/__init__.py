@@ -5,4 +5,4 @@ event -> contract -> plan -> cognito -> outputs -> answer
 
 # The provider's version: CHANGELOG.md, template.yaml's AWS::ServerlessRepo::Application metadata
 # and `make release` follow it (tests/unit/test_release.py), and Cognito sees it in the user agent.
-__version__ = "1.0.0"
+__version__ = "2.0.0"

@@ -45,13 +45,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .contract import ResourceServer, Scope, ServerId
 from .deadline import Budget, OutOfTime, RetryPolicy, client
 from .failure import RequestFailed
-from .pacing import Lease
+from .pacing import Lease, Line
 
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
 CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 1.0
+ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
@@ -163,26 +164,36 @@ class Ledger:
             current = self.read(record.server_id)
         return current
 
-    def leases_ahead(self, mine: Lease) -> list[Lease] | None:
-        """The leases that began before `mine`, for the queue of writers; None when they can't be read."""
+    def line_ahead(self, mine: Lease, now: float) -> Line | None:
+        """How many leases began before `mine` and can still write at `now`, in its pool and in
+        all; None when they can't be read. Counts only: the line's records never leave DynamoDB."""
         try:
-            items: list[dict[str, Any]] = []
-            token: dict[str, Any] | None = None
-            while True:
-                page = self._connect().query(
-                    TableName=self.table_name,
-                    IndexName=QUEUE_INDEX,
-                    KeyConditionExpression="#queue = :writes AND began < :mine",
-                    ExpressionAttributeNames={"#queue": "queue"},
-                    ExpressionAttributeValues={":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}},
-                    **({"ExclusiveStartKey": token} if token else {}),
-                )
-                items += page.get("Items", [])
-                if not (token := page.get("LastEvaluatedKey")):
-                    break
+            in_pool, in_account = (self._count_ahead(mine, now, pool) for pool in (mine.pool, None))
         except (ClientError, BotoCoreError, OutOfTime):
             return None
-        return [lease for item in items if (lease := _lease(item)) is not None]
+        return Line(in_pool, in_account)
+
+    def _count_ahead(self, mine: Lease, now: float, pool: str | None) -> int:
+        values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
+        condition = "writes_until > :now"
+        if pool is not None:
+            values[":pool"] = {"S": pool}
+            condition += " AND #pool = :pool"
+        count, token = 0, None
+        while True:
+            page = self._connect().query(
+                TableName=self.table_name,
+                IndexName=QUEUE_INDEX,
+                Select="COUNT",
+                KeyConditionExpression="#queue = :writes AND began < :mine",
+                FilterExpression=condition,
+                ExpressionAttributeNames={"#queue": "queue", **({"#pool": "pool"} if pool is not None else {})},
+                ExpressionAttributeValues=values,
+                **({"ExclusiveStartKey": token} if token else {}),
+            )
+            count += int(page.get("Count", 0))
+            if not (token := page.get("LastEvaluatedKey")):
+                return count
 
     # Writing: each write is conditional on the version read, so two requests can't both win.
 

@@ -5,8 +5,9 @@ independent resource at once: a full pool is 300 writers for 5 slots a second. J
 keep those slots busy but serve writers in random order, so some wait far longer than their
 place in line, and hundreds of attempts a second are refused. Every write here already holds a
 lease in the ledger, taken before its first attempt (ownership.py); in the order they began, the
-leases are the queue. A throttled writer reads them, works out when its turn comes at
-Cognito's rates, and sleeps until then, looking again every RECHECK_S as the line moves.
+leases are the queue. A throttled writer counts the leases ahead of it that can still write,
+in its pool and in the account, works out when its turn comes at Cognito's rates, and sleeps
+until then, looking again every RECHECK_S as the line moves.
 Writers that are not ours share Cognito's rate too; a writer whose turn came and was still
 refused simply looks again. If the ledger can't be read, it falls back to jittered retries.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .deadline import Pacing
@@ -31,6 +32,7 @@ ATTEMPT_WINDOW = 2
 HEAD_JITTER = 1 / 6
 RECHECK_S = 5.0
 LAST_TRY_MARGIN_S = 0.1
+FINAL_LOOK_S = 1.0
 # A writer refused again and again with none of ours ahead backs off to this, 4 tries a second.
 HEAD_CAP_S = 0.27
 # A writer sends its next attempt a round trip after its last: when calls are slow, more writers
@@ -49,24 +51,22 @@ class Lease:
     began: float  # seconds since the epoch: the queue's order
     writes_until: float  # seconds since the epoch: it starts no Cognito write after this
 
-    def order(self) -> tuple[float, str]:
-        return (self.began, self.holder)
+
+@dataclass(frozen=True)
+class Line:
+    """The writers ahead of one, that can still write: in its pool, and in the whole account."""
+
+    in_pool: int
+    in_account: int
 
 
-def wait_for_turn(leases: Iterable[Lease], mine: Lease, now: float) -> tuple[float, float]:
-    """Seconds from `now` until `mine` can expect a free slot, if every writer ahead of it that can
-    still write takes one slot first; and the slot of the rate that binds: its pool's or the account's."""
-    ahead = sorted((lease for lease in leases if lease.order() < mine.order()), key=Lease.order)
-    pool_turn = account_turn = now
-    for lease in ahead:
-        if lease.writes_until <= max(pool_turn, account_turn):
-            continue  # it will have given up before its turn
-        account_turn += 1 / ACCOUNT_RATE
-        if lease.pool == mine.pool:
-            pool_turn += 1 / POOL_RATE
-    if account_turn >= pool_turn and account_turn > now:
-        return account_turn - now, 1 / ACCOUNT_RATE
-    return pool_turn - now, 1 / POOL_RATE
+def wait_for_turn(line: Line) -> tuple[float, float]:
+    """Seconds until a writer can expect a free slot, if every writer ahead takes one first; and
+    the slot of the rate that binds: its pool's, or the account's."""
+    pool_wait, account_wait = line.in_pool / POOL_RATE, line.in_account / ACCOUNT_RATE
+    if account_wait >= pool_wait and account_wait > 0:
+        return account_wait, 1 / ACCOUNT_RATE
+    return pool_wait, 1 / POOL_RATE
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,10 @@ class Move:
     at_head: bool = False  # no writer of ours is ahead of it
 
 
-def next_move(
-    leases: Iterable[Lease], mine: Lease, now: float, *, refused_at_head: int, rng: random.Random, round_trip_s: float
-) -> Move:
+def next_move(line: Line, *, refused_at_head: int, rng: random.Random, round_trip_s: float) -> Move:
     """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
     `refused_at_head`: how often in a row this writer was throttled with none of ours ahead."""
-    wait, slot = wait_for_turn(leases, mine, now)
+    wait, slot = wait_for_turn(line)
     if wait < slot / 2:
         # None of ours ahead, yet refused: the last writer took the slot, or writers not ours
         # share the pool. Try again at once, then, if refused again and again, back off.
@@ -99,7 +97,7 @@ class Turns(Pacing):
 
     def __init__(
         self,
-        ahead: Callable[[Lease], list[Lease] | None],
+        ahead: Callable[[Lease, float], Line | None],
         mine: Callable[[], Lease | None],
         *,
         epoch: Callable[[float], float],
@@ -107,39 +105,42 @@ class Turns(Pacing):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
-        self._ahead = ahead  # the leases that began before one, or None when they can't be read
+        self._ahead = ahead  # the line ahead of a lease at a moment, or None when it can't be read
         self._mine = mine  # this request's lease, or None when it holds none
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
         self._clock = clock
         self._sleep = sleep
         self._refused_at_head: tuple[Lease | None, int] = (None, 0)  # the lease it counts for, how often in a row
-        self._read: tuple[Lease | None, float, list[Lease]] = (None, 0.0, [])  # the last reading of the line
+        self._read: tuple[Lease | None, float, Line] = (None, 0.0, Line(0, 0))  # the last reading of the line
 
     def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
-        while (mine := self._mine()) is not None and (leases := self._line(mine, now)) is not None:
+        while (mine := self._mine()) is not None and (line := self._line(mine, now)) is not None:
+            now = self._clock()  # reading the line takes a round trip, or more when DynamoDB is slow
             lease, refused = self._refused_at_head
             refused = refused if lease == mine else 0
-            move = next_move(
-                leases, mine, self._epoch(now), refused_at_head=refused, rng=self.rng, round_trip_s=round_trip_s
-            )
+            move = next_move(line, refused_at_head=refused, rng=self.rng, round_trip_s=round_trip_s)
             if not move.attempt:
-                self._read = (None, 0.0, [])  # it sleeps: the line will have moved
+                self._read = (None, 0.0, Line(0, 0))  # it sleeps: the line will have moved
             self._refused_at_head = (mine, refused + 1 if move.at_head else 0)
             if move.attempt:
                 return move.wait_s  # past the last attempt, the caller stops
-            if now + move.wait_s > deadline:
+            if now + move.wait_s > deadline - FINAL_LOOK_S and now < deadline - FINAL_LOOK_S:
+                step = deadline - FINAL_LOOK_S - now  # a last look at the line, while it can still act on it
+            elif now + move.wait_s > deadline:
                 # Its turn comes too late, by the count: one last try, while one can still finish.
                 return max(deadline - now - LAST_TRY_MARGIN_S, 0.0)
-            logger.debug("Waiting for this write's turn", extra={"seconds": round(move.wait_s, 2)})
-            self._sleep(move.wait_s)
+            else:
+                step = move.wait_s
+            logger.debug("Waiting for this write's turn", extra={"seconds": round(step, 2)})
+            self._sleep(step)
             now = self._clock()
         return super().delay(attempts, now, deadline, round_trip_s)
 
-    def _line(self, mine: Lease, now: float) -> list[Lease] | None:
-        """The leases ahead of `mine`: read again, unless it was read in the last REREAD_S."""
+    def _line(self, mine: Lease, now: float) -> Line | None:
+        """The line ahead of `mine`: read again, unless it was read in the last REREAD_S."""
         lease, read_at, ahead = self._read
         if lease == mine and now - read_at < REREAD_S:
             return ahead
-        found = self._ahead(mine)
-        self._read = (mine, now, found) if found is not None else (None, 0.0, [])
+        found = self._ahead(mine, self._epoch(now))
+        self._read = (mine, now, found) if found is not None else (None, 0.0, Line(0, 0))
         return found

@@ -149,6 +149,13 @@ def _carry_out(step: Step, work: _Work) -> Answer:
 
 
 def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
+    held = work.services.cognito.describe(server.id)
+    _refuse_if_managed(held, "taken over")
+    if held is None:
+        try:
+            return _make(server, None, work)  # the common case: no record either
+        except Contended:
+            pass  # a record exists: read it, and decide below
     request = work.request
     record = _read(server.id, work)
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
@@ -163,8 +170,6 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
             "ran first); nothing was made",
             physical_id=request.marker,
         )
-    held = work.services.cognito.describe(server.id)
-    _refuse_if_managed(held, "taken over")
     if held is None:
         return _make(server, record, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
@@ -179,7 +184,6 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
             f'Identifier already exists in user pool {server.user_pool_id}. Set AdoptExisting to "true" '
             "to take it over, or delete it, or choose another Identifier"
         )
-    assert held is not None
     return _adopt(server, held, record, work)
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from . import cognito as cognito_calls
-from . import deadline, event, plan, startup
+from . import deadline, event, ownership, plan, startup
 from .answer import Responder
 from .cognito import Cognito
 from .deadline import MIN_TIMEOUT_S, Budget
@@ -57,7 +57,7 @@ class Provider:
         ledger = Ledger(
             os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name, write_attempt_s=cognito_calls.ATTEMPT_S
         )
-        turns = Turns(ledger.leases_ahead, lambda: ledger.lease, epoch=budget.epoch)
+        turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
         services = plan.Services(cognito, ledger, Stack(budget.calls_end), startup.allow_adoption())
         return cls(log, budget, services, replay)
@@ -74,8 +74,8 @@ class Provider:
         request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
         self._progress = plan.Progress()
-        # Room for one Cognito attempt and for the answer: with less, no request could succeed.
-        needed = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + cognito_calls.ATTEMPT_S
+        # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
+        needed = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + ownership.ATTEMPT_S + cognito_calls.ATTEMPT_S
         self._too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)

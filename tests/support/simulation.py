@@ -114,15 +114,16 @@ def simulate(
         if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
             now += latency_s  # a Query of the line
             read_at[n] = now
-        mine = leases[n]
         move = pacing.next_move(
-            leases.values(), mine, now, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s
+            line_ahead(leases, leases[n], now), refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s
         )
         refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - cognito.ATTEMPT_S
-        if not move.attempt and now + move.wait_s <= last_attempt:
-            read_at.pop(n, None)  # it will read the line again when it wakes
-            heapq.heappush(queue, (now + move.wait_s, n, False))
+        final_look = last_attempt - pacing.FINAL_LOOK_S
+        if not move.attempt and (now + move.wait_s <= last_attempt or now < final_look):
+            read_at.pop(n, None)  # it will read the line again when it wakes, as Turns.delay does
+            wake = now + move.wait_s if now + move.wait_s <= final_look or now >= final_look else final_look
+            heapq.heappush(queue, (wake, n, False))
             continue
         wait = (
             move.wait_s if move.attempt else max(last_attempt - now - pacing.LAST_TRY_MARGIN_S, 0.0)
@@ -138,6 +139,12 @@ def simulate(
             for n, w in enumerate(writers)
         ]
     )
+
+
+def line_ahead(leases: dict[int, Lease], mine: Lease, now: float) -> pacing.Line:
+    """What Ledger.line_ahead counts, from the simulation's leases."""
+    ahead = [lease for lease in leases.values() if lease.began < mine.began and lease.writes_until > now]
+    return pacing.Line(sum(lease.pool == mine.pool for lease in ahead), len(ahead))
 
 
 def at_once(count: int, *, pools: int = 1, budget_s: float = 900.0) -> list[Writer]:

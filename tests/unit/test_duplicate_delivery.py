@@ -115,7 +115,7 @@ def test_create_whose_answer_save_outlasts_the_deadline_still_answers_success_na
     # The server lands at once; saving the answer for a repeated delivery then hangs past
     # crhelper's timer, which fires half a second before the Lambda deadline.
     FAULTS.hold("UpdateItem", 5.5)
-    in_process.short_lambda(monkeypatch, reserves=False)
+    in_process.short_lambda(monkeypatch)
     event = events.request("Create", events.properties(pool))
 
     quick.handler(event, LambdaContext(timeout_s=5.5))
