@@ -28,10 +28,11 @@ help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
 	@echo "make test      lint, type-check, cfn-lint, sam validate and build, and the whole test suite"
 	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
-	@echo "make emulator  the Cognito emulator on 127.0.0.1:5000 (HOST=0.0.0.0 PORT=5001 to change), for AWS_ENDPOINT_URL"
+	@echo "make emulator  the Cognito emulator on 127.0.0.1:5000 (HOST=172.17.0.1 PORT=5001 to change), for AWS_ENDPOINT_URL"
+	@echo "make local-invoke  the events through a real sam local invoke, in a container (needs Docker)"
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
-	@echo "make model     many more random stack lives than make test plays (EXAMPLES=300 STEPS=10 by default)"
+	@echo "make model     many more random stack lives than make test plays (EXAMPLES=100 STEPS=10 by default)"
 	@echo "make lock      pin every dependency, with hashes, from the *.in files (needs PyPI)"
 	@echo "make release   dist/: the zipped function and a template to deploy it, named with the version"
 
@@ -77,13 +78,13 @@ model: $(STAMP)
 		-q -p no:randomly --durations=0 -s
 
 demo: $(STAMP)
-	@$(BIN)/python -m tests.support.demo
+	@$(BIN)/python -m tests.tools.demo
 
 invoke: $(STAMP)
-	@$(BIN)/python -m tests.support.invoke $(EVENT) $(if $(LOGS),--logs)
+	@$(BIN)/python -m tests.tools.invoke $(EVENT) $(if $(LOGS),--logs)
 
 emulator: $(STAMP)
-	@$(BIN)/python -m tests.support.emulator --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
+	@$(BIN)/python -m tests.tools.emulator --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
 
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
 $(SAM): tests/locks/sam.txt $(STAMP) | python-3.13
@@ -91,15 +92,20 @@ $(SAM): tests/locks/sam.txt $(STAMP) | python-3.13
 	$(SAM_VENV)/bin/$(PIP_INSTALL) -r tests/locks/sam.txt
 	touch $@
 
+# The events through a real `sam local invoke`, in a container, against the emulator. Needs a Docker
+# engine; builds a stand-in for the Lambda image when no registry is reachable (CONTRIBUTING.md).
+local-invoke: package
+	@$(BIN)/python -m tests.tools.local_invoke .
+
 # sam validate --lint, then sam build (function/Makefile), offline.
 package: $(SAM) | python-3.13
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build
-	@$(BIN)/python -m tests.support.artifact $(BUILD)
+	@$(BIN)/python -m tests.tools.artifact $(BUILD)
 
 # What a release attaches, in dist/; the same commit gives the same bytes.
 release: package
-	@$(BIN)/python -m tests.support.release $(BUILD) dist $(if $(HOME_URL),--home-url $(HOME_URL))
+	@$(BIN)/python -m tests.tools.release $(BUILD) dist $(if $(HOME_URL),--home-url $(HOME_URL))
 
 # Pins every dependency, and all they need, with hashes. The function's set is resolved for
 # Lambda's platform (python3.13, arm64); the others for any platform.
@@ -121,4 +127,4 @@ clean:
 
 # Prints the table docs/internals.md's Performance section shows; figure 6b needs the SDK folders.
 bench: package $(SDKS)
-	@$(BIN)/python -m tests.support.bench
+	@$(BIN)/python -m tests.tools.bench

@@ -15,7 +15,7 @@ from .delivery import Answer
 from .event import Request, is_marker, marker
 from .failure import RequestFailed
 from .ownership import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
-from .stack import UPDATE_ROLLBACK, Stack, StatusUnknown
+from .stack import UPDATE_ROLLBACK, StackReader, StatusUnknown
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Services:
 
     cognito: Cognito
     ledger: Ledger
-    stack: Stack
+    stack: StackReader
     allow_adoption: bool = True
 
 

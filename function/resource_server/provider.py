@@ -23,7 +23,7 @@ from .failure import DuplicateInFlight, RequestFailed
 from .ownership import TABLE_VARIABLE, Ledger
 from .pacing import Turns
 from .replay import Replay
-from .stack import Stack
+from .stack import StackReader
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Provider:
         )
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
-        services = plan.Services(cognito, ledger, Stack(budget.calls_end), startup.allow_adoption())
+        services = plan.Services(cognito, ledger, StackReader(budget.calls_end), startup.allow_adoption())
         return cls(log, budget, services, replay)
 
     def _handle(self, raw_event: dict[str, Any], context: Any) -> None:

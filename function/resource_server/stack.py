@@ -47,7 +47,9 @@ class StackMissing(Exception):
     """CloudFormation knows no such stack, or no such resource in it."""
 
 
-class Stack:
+class StackReader:
+    """What CloudFormation says of a stack: read only, and only where the ledger can't answer."""
+
     def __init__(self, deadline: Callable[[], float]) -> None:
         self._deadline = deadline
         self._client: Any = None

@@ -17,10 +17,10 @@ from hypothesis.stateful import run_state_machine_as_test
 from tests.operations.test_stack_model import StackLives
 from tests.operations.test_stack_sequences import held
 from tests.support import events
-from tests.support.cloudformation import Custom, ReplacementRollback, Send, Sibling, Stack
 from tests.support.emulator import FAULTS, CognitoEmulator
 from tests.support.lambda_service import LambdaInstance
 from tests.support.receiver import Receiver
+from tests.support.stack_operations import Custom, ModelStack, ReplacementRollback, Send, Sibling
 
 pytestmark = pytest.mark.artifact
 API = "https://api.example.com"
@@ -51,7 +51,7 @@ def through(instance: LambdaInstance, receiver: Receiver) -> Send:
 def test_rollback_of_a_replacement_gives_back_the_old_server_and_removes_the_new(
     instance: LambdaInstance, receiver: Receiver, emulator: CognitoEmulator, pool: str, rollback: ReplacementRollback
 ) -> None:
-    stack = Stack(through(instance, receiver), rollback)
+    stack = ModelStack(through(instance, receiver), rollback)
     stack.create({"Api": Custom(events.properties(pool))})
     before = held(emulator.client(), pool)
 
@@ -70,11 +70,11 @@ def test_an_adoption_whose_deployment_fails_gives_the_server_back_and_one_that_s
     before = held(emulator.client(), pool)
     adopting = Custom(events.properties(pool, AdoptExisting="true"))
 
-    failed = Stack(through(instance, receiver)).create({"Api": adopting, "Client": Sibling(fails=True)})
+    failed = ModelStack(through(instance, receiver)).create({"Api": adopting, "Client": Sibling(fails=True)})
 
     assert failed == "ROLLBACK_COMPLETE"
     assert held(emulator.client(), pool) == before
-    stack = Stack(through(instance, receiver))
+    stack = ModelStack(through(instance, receiver))
     assert stack.create({"Api": adopting}) == "CREATE_COMPLETE"
     assert stack.delete() == "DELETE_COMPLETE"
     assert held(emulator.client(), pool) == {}
@@ -87,7 +87,9 @@ def test_a_create_over_someone_elses_server_while_cognito_fails_leaves_it_alone(
     before = held(emulator.client(), pool)
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
 
-    assert Stack(through(instance, receiver)).create({"Api": Custom(events.properties(pool))}) == "ROLLBACK_COMPLETE"
+    assert (
+        ModelStack(through(instance, receiver)).create({"Api": Custom(events.properties(pool))}) == "ROLLBACK_COMPLETE"
+    )
     assert held(emulator.client(), pool) == before
 
 

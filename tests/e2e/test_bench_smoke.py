@@ -18,7 +18,7 @@ def test_bench_prints_every_figure_with_its_ratio() -> None:
     env["PYTHONPATH"] = os.pathsep.join([str(FUNCTION), str(ROOT)])
 
     result = subprocess.run(
-        [sys.executable, "-m", "tests.support.bench", "--smoke"],
+        [sys.executable, "-m", "tests.tools.bench", "--smoke"],
         cwd=ROOT,
         env=env,
         capture_output=True,

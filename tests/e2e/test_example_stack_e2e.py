@@ -6,8 +6,8 @@ import pytest
 
 from tests.support import events
 from tests.support.emulator import CognitoEmulator
+from tests.support.example_templates import ExampleTemplate
 from tests.support.lambda_runtime import ROOT, LocalLambda
-from tests.support.stack import MiniStack
 
 pytestmark = pytest.mark.e2e
 SERVICE_TOKEN = events.load("create")["ServiceToken"]
@@ -16,7 +16,7 @@ SERVICE_TOKEN = events.load("create")["ServiceToken"]
 def test_example_stack_creates_both_servers_and_wires_their_scopes_into_the_client(
     function: LocalLambda, emulator: CognitoEmulator, pool: str
 ) -> None:
-    stack = MiniStack(
+    stack = ExampleTemplate(
         ROOT / "examples" / "m2m-client.yaml",
         refs={"UserPool": pool, "AWS::StackName": "m2m", "DomainPrefix": "m2m-example"},
         imports={"cognito-resource-server-provider-ServiceToken": SERVICE_TOKEN},

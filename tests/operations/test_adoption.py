@@ -12,9 +12,9 @@ import pytest
 from resource_server.replay import Replay
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, in_process
-from tests.support.cloudformation import Custom, Send, Sibling, Stack
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness
+from tests.support.stack_operations import Custom, ModelStack, Send, Sibling
 
 HAND_MADE = {"name": "Made by hand", "scopes": [("legacy", "What the clients hold today")]}
 
@@ -44,7 +44,7 @@ def test_create_with_adopt_existing_takes_the_server_over_with_the_declared_stat
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     assert stack.create({"Api": Custom(adopting(pool))}) == "CREATE_COMPLETE"
 
@@ -58,7 +58,7 @@ def test_create_with_adopt_existing_takes_the_server_over_with_the_declared_stat
 def test_create_with_adopt_existing_when_nothing_exists_creates_the_server(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     assert stack.create({"Api": Custom(adopting(pool))}) == "CREATE_COMPLETE"
     assert held(cognito_idp, pool) == {API: ("Example API", [("read", "Read it"), ("write", "Change it")])}
@@ -70,7 +70,7 @@ def test_a_failed_create_stack_gives_the_adopted_server_back_as_it_was(
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)})
 
@@ -82,7 +82,7 @@ def test_a_failed_create_stack_gives_the_adopted_server_back_as_it_was(
 def test_a_failed_update_that_added_an_adopting_resource_gives_the_server_back_as_it_was(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Other": Custom(events.properties(pool, identifier="https://other.example.com"))})
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -105,7 +105,7 @@ def test_an_adoption_whose_update_fails_names_the_server_and_its_rollback_gives_
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
     FAULTS.fail("UpdateResourceServer", "InternalErrorException", times=3, status=500)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(adopting(pool))})
 
@@ -123,7 +123,7 @@ def test_a_delete_stack_after_a_failed_rollback_still_gives_the_adopted_server_b
     cognito_fails_the_rollback = partial(
         FAULTS.fail, "UpdateResourceServer", "InternalErrorException", times=3, status=500
     )
-    stack = Stack(before_each_delete(provider.send, cognito_fails_the_rollback))
+    stack = ModelStack(before_each_delete(provider.send, cognito_fails_the_rollback))
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_FAILED"
     FAULTS.reset()
 
@@ -136,7 +136,7 @@ def test_once_the_adopting_operation_succeeded_the_stack_owns_the_server(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool))})
 
     assert stack.update({"Api": Custom(adopting(pool, scopes=[("admin", "Run it")]))}) == "UPDATE_COMPLETE"
@@ -149,7 +149,7 @@ def test_removing_an_adopted_resource_from_the_template_deletes_the_server(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool)), "Client": Sibling()})
 
     assert stack.update({"Client": Sibling()}) == "UPDATE_COMPLETE"
@@ -158,7 +158,7 @@ def test_removing_an_adopted_resource_from_the_template_deletes_the_server(
 
 def test_deletion_policy_retain_keeps_an_adopted_server(provider: Harness, cognito_idp: Any, pool: str) -> None:
     existing_server(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool), retain=True)})
 
     assert stack.delete() == "DELETE_COMPLETE"
@@ -169,7 +169,7 @@ def test_deletion_policy_retain_keeps_an_adopted_server(provider: Harness, cogni
 def test_turning_adopt_existing_on_or_off_changes_nothing_in_cognito(
     provider: Harness, cognito_idp: Any, pool: str, before: str, after: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(events.properties(pool, AdoptExisting=before))})
     provider.calls.clear()
 
@@ -188,7 +188,7 @@ def test_a_repeated_delivery_of_an_adopting_create_keeps_what_the_server_held_fi
     monkeypatch.setattr(
         app.provider, "replay", Replay(None, app.provider.budget)
     )  # as when the answer store was unreachable
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     create = stack._request
 
     def delivered_twice(request_type: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -212,7 +212,7 @@ def test_adoption_the_operator_switched_off_is_refused_and_changes_nothing(
     before = held(cognito_idp, pool)
     # template.yaml's AllowAdoption "false".
     refusing = in_process.wire(monkeypatch, boto3.client("cognito-idp", config=in_process.QUICK), allow_adoption=False)
-    stack = Stack(refusing.send)
+    stack = ModelStack(refusing.send)
 
     assert stack.create({"Api": Custom(adopting(pool))}) == "ROLLBACK_COMPLETE"
     assert "does not adopt (its AllowAdoption parameter is false)" in stack.requests[0].answer["Reason"]
@@ -221,7 +221,7 @@ def test_adoption_the_operator_switched_off_is_refused_and_changes_nothing(
 
 
 def test_a_replacement_onto_an_existing_identifier_never_adopts(provider: Harness, cognito_idp: Any, pool: str) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool, identifier="https://first.example.com"))})
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -237,7 +237,7 @@ def test_an_adopted_server_deleted_during_the_failed_deployment_is_made_again_as
     before = held(cognito_idp, pool)
 
     someone_deletes_it = partial(cognito_idp.delete_resource_server, UserPoolId=pool, Identifier=API)
-    stack = Stack(before_each_delete(provider.send, someone_deletes_it))
+    stack = ModelStack(before_each_delete(provider.send, someone_deletes_it))
 
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"
     assert held(cognito_idp, pool) == before
@@ -248,6 +248,6 @@ def test_giving_back_a_server_whose_pool_is_gone_completes_the_rollback(
 ) -> None:
     existing_server(cognito_idp, pool)
 
-    stack = Stack(before_each_delete(provider.send, partial(cognito_idp.delete_user_pool, UserPoolId=pool)))
+    stack = ModelStack(before_each_delete(provider.send, partial(cognito_idp.delete_user_pool, UserPoolId=pool)))
 
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_COMPLETE"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.support import events
-from tests.support.cloudformation import Custom, Sibling, Stack
 from tests.support.in_process import Harness
+from tests.support.stack_operations import Custom, ModelStack, Sibling
 
 API = "https://weather-api.example.com"
 SCOPES = [("read", "Read forecasts"), ("write", "Publish forecasts")]
@@ -73,7 +73,7 @@ def custom(pool: str, *, adopt: bool) -> Custom:
 def test_the_guide_moves_a_native_server_under_the_stack_with_no_moment_without_its_scopes(
     provider: Harness, weather: Pool, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     # Before: the native resource (Sibling here) made the server; the client holds its scopes.
     assert stack.create({"NativeApi": Sibling(), "ReportingClient": Sibling()}) == "CREATE_COMPLETE"
     weather.native_resource_made_the_server()
@@ -106,7 +106,7 @@ def test_the_guide_moves_a_native_server_under_the_stack_with_no_moment_without_
 
 
 def test_a_failure_in_step_2_gives_the_server_back_as_it_was(provider: Harness, weather: Pool, pool: str) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"NativeApi": Sibling(), "ReportingClient": Sibling()})
     weather.native_resource_made_the_server()
     before = weather.server()
@@ -123,7 +123,7 @@ def test_a_failure_in_step_2_gives_the_server_back_as_it_was(provider: Harness, 
 def test_a_server_made_by_hand_is_adopted_the_same_way(provider: Harness, weather: Pool, pool: str) -> None:
     weather.native_resource_made_the_server()  # by hand, outside any stack
     before = weather.server()
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     assert stack.create({"WeatherApi": custom(pool, adopt=True), "ReportingClient": Sibling()}) == "CREATE_COMPLETE"
     assert weather.server() == before
@@ -133,7 +133,7 @@ def test_a_server_made_by_hand_is_adopted_the_same_way(provider: Harness, weathe
 def test_moving_a_server_to_another_logical_id_keeps_it_when_the_old_one_is_retained_first(
     provider: Harness, weather: Pool, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": custom(pool, adopt=False)})
 
     # Step 1: DeletionPolicy Retain on the old logical id. Its properties don't change: no request.
@@ -152,7 +152,7 @@ def test_moving_within_a_stack_without_retaining_the_old_logical_id_keeps_the_se
 ) -> None:
     # 1.0.0 deleted it here: the cleanup Delete of the removed logical id named the server. The
     # ledger says the new logical id holds it now, so that Delete leaves it alone.
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": custom(pool, adopt=False)})
 
     assert stack.update({"WeatherApi": custom(pool, adopt=True)}) == "UPDATE_COMPLETE"

@@ -14,9 +14,9 @@ from resource_server.ownership import State
 from tests.operations.test_adoption import HAND_MADE, adopting, existing_server
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy
-from tests.support.cloudformation import Custom, Nested, Sibling, Stack
 from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE
 from tests.support.in_process import Environments, Harness
+from tests.support.stack_operations import Custom, ModelStack, Nested, Sibling
 
 
 def record(pool: str, identifier: str = API) -> dict[str, Any] | None:
@@ -52,7 +52,7 @@ def test_a_nested_stack_completing_does_not_make_a_failed_adoption_look_like_a_s
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(adopting(pool)), "Provider": Nested(), "Client": Sibling(fails=True)})
 
@@ -63,7 +63,7 @@ def test_a_nested_stack_completing_does_not_make_a_failed_adoption_look_like_a_s
 def test_a_nested_stack_completing_mid_update_does_not_settle_an_adoption_that_then_fails(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Other": Custom(events.properties(pool, identifier="https://other.example.com"))})
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
@@ -83,7 +83,7 @@ def test_a_cancelled_create_is_removed_by_the_delete_with_the_id_cloudformation_
     environments: Environments, cognito_idp: Any, pool: str
 ) -> None:
     FAULTS.hold("CreateResourceServer", 1.0)  # in flight when the sibling fails
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
     template = {"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True, after_s=0.3)}
 
     assert stack.create(template) == "ROLLBACK_COMPLETE"
@@ -94,7 +94,7 @@ def test_a_cancelled_create_is_removed_by_the_delete_with_the_id_cloudformation_
     assert delete.answer["Status"] == "SUCCESS"
     assert held(cognito_idp, pool) == {}, "nothing leaked"
     assert environments.unanswered() == [], "the cancelled Create answered too, once"
-    again = Stack(start=environments.start)
+    again = ModelStack(start=environments.start)
     assert again.create({"Api": Custom(events.properties(pool))}) == "CREATE_COMPLETE", "no 'already exists'"
 
 
@@ -120,7 +120,7 @@ def test_a_cancelled_adoption_is_given_back(environments: Environments, cognito_
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
     FAULTS.hold("UpdateResourceServer", 1.0)  # the adoption's write is in flight when the sibling fails
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
 
     status = stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True, after_s=0.3)})
 
@@ -136,7 +136,7 @@ def test_a_cancelled_create_never_touches_a_server_that_existed_before_it(
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
     FAULTS.hold("DescribeResourceServer", 1.0)  # the Create is still looking when the sibling fails
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
 
     status = stack.create({"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True, after_s=0.3)})
 
@@ -147,7 +147,7 @@ def test_a_cancelled_create_never_touches_a_server_that_existed_before_it(
 def test_a_rollback_update_that_overtakes_its_forward_update_leaves_the_rollbacks_state(
     environments: Environments, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
     stack.create({"Api": Custom(events.properties(pool))})
     before = held(cognito_idp, pool)
     FAULTS.hold("UpdateResourceServer", 1.0, act_first=True)  # the forward write lands; its answer is late
@@ -182,7 +182,7 @@ def test_a_forward_update_delivered_after_its_rollback_changes_nothing(
 def test_a_cancelled_replacement_is_removed_by_the_rollback(
     environments: Environments, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
     stack.create({"Api": Custom(events.properties(pool))})
     before = held(cognito_idp, pool)
     FAULTS.hold("CreateResourceServer", 1.0)  # the new server's create is in flight
@@ -210,7 +210,7 @@ def test_six_throttled_reads_in_a_row_still_give_an_adopted_server_back(
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    stack = Stack(
+    stack = ModelStack(
         provider.send,
         on_status=lambda s: FAULTS.fail(operation, code, times=6) if s == "ROLLBACK_IN_PROGRESS" else None,
     )
@@ -226,7 +226,7 @@ def test_an_adoption_settles_so_that_a_later_delete_needs_no_history(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     existing_server(cognito_idp, pool)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool))})
     assert state_of(pool) == State.ADOPTED
     stack.update({"Api": Custom(adopting(pool, name="Renamed"))})  # the next request for it settles it
@@ -247,7 +247,7 @@ def test_a_reinstalled_provider_still_gives_back_what_a_failed_deployment_adopte
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    stack = Stack(provider.send, on_status=give_back_fails)
+    stack = ModelStack(provider.send, on_status=give_back_fails)
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_FAILED"
     FAULTS.clear()
     reinstall_provider()
@@ -265,7 +265,7 @@ def give_back_fails(status: str) -> None:
 def test_with_the_ledger_lost_a_delete_never_deletes_what_may_have_been_adopted(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool))})
     boto3.client("dynamodb").delete_item(TableName=LEDGER_TABLE, Key={"server": {"S": f"{pool}|{API}"}})
     reinstall_provider()  # and the answers table is newer than the ledger: 1.0.0's records can't be told
@@ -283,10 +283,10 @@ def test_with_the_ledger_lost_a_delete_never_deletes_what_may_have_been_adopted(
 def test_a_stack_cannot_adopt_a_server_another_stack_holds_until_that_stack_lets_it_go(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    owner = Stack(provider.send)
+    owner = ModelStack(provider.send)
     owner.create({"Api": Custom(events.properties(pool, name="Owned"))})
     before = held(cognito_idp, pool)
-    other = Stack(provider.send)
+    other = ModelStack(provider.send)
 
     assert other.create({"Taken": Custom(adopting(pool))}) == "ROLLBACK_COMPLETE"
     assert "held by Api of stack " + owner.name in other.requests[0].answer["Reason"]
@@ -297,7 +297,7 @@ def test_a_stack_cannot_adopt_a_server_another_stack_holds_until_that_stack_lets
     # DeletionPolicy Retain, then removed: the owner's stack no longer lists it.
     owner.update({"Api": Custom(events.properties(pool, name="Owned"), retain=True)})
     owner.update({})
-    taker = Stack(provider.send)
+    taker = ModelStack(provider.send)
     assert taker.create({"Taken": Custom(adopting(pool))}) == "CREATE_COMPLETE"
     assert owner.delete() == "DELETE_COMPLETE"
     assert API in held(cognito_idp, pool), "the old owner's stack can no longer delete it"
@@ -311,7 +311,7 @@ def test_a_1_0_0_adoption_record_is_honoured_and_moved_into_the_ledger(
 ) -> None:
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
-    stack = Stack(provider.send, on_status=give_back_fails)
+    stack = ModelStack(provider.send, on_status=give_back_fails)
     assert stack.create({"Api": Custom(adopting(pool)), "Client": Sibling(fails=True)}) == "ROLLBACK_FAILED"
     FAULTS.clear()
     # What 1.0.0 would have left: no ledger record, and its adoption item in the answers table.
@@ -339,7 +339,7 @@ def test_a_1_0_0_server_with_adopt_existing_and_no_adoption_record_is_deleted_as
 ) -> None:
     # 1.0.0 kept an adoption record until the server was deleted: with its answers table older
     # than the ledger, no record means it created the server.
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(adopting(pool))})
     legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
     legacy.answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
@@ -349,7 +349,7 @@ def test_a_1_0_0_server_with_adopt_existing_and_no_adoption_record_is_deleted_as
 
 
 def test_a_server_1_0_0_made_is_deleted_as_1_0_0_deleted_it(provider: Harness, cognito_idp: Any, pool: str) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(events.properties(pool))})
     legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
 
@@ -365,7 +365,7 @@ def test_a_replacement_cancelled_before_it_began_is_fenced_by_its_rollback(
     # Found by test_provider_model.py: the rollback Update ran before the cancelled Update had
     # recorded its new server, which it then made, and nothing ever deleted.
     a, b = "https://a.example.com", "https://b.example.com"
-    stack = Stack(start=environments.start)
+    stack = ModelStack(start=environments.start)
     stack.create({"Api": Custom(events.properties(pool, a))})
     before = held(cognito_idp, pool)
     FAULTS.hold("CreateResourceServer", 0.7)

@@ -38,9 +38,9 @@ from hypothesis.stateful import (
 from tests.operations.test_ownership import reinstall_provider
 from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, state
 from tests.support import events, legacy
-from tests.support.cloudformation import Clock, Custom, Nested, Sibling, Stack, Template
 from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator
 from tests.support.in_process import Environments
+from tests.support.stack_operations import Clock, Custom, ModelStack, Nested, Sibling, Template
 
 LOGICAL_IDS = ("Api", "Admin")
 # Both stacks draw from the same Identifiers: the provider must keep each to the stack that holds it.
@@ -79,7 +79,7 @@ class SharedProviderLives(RuleBasedStateMachine):
         )
         self.foreign = self.held()
         self.clock = Clock()  # one CloudFormation, one clock, for both stacks
-        self.stacks: list[Stack | None] = [None, None]
+        self.stacks: list[ModelStack | None] = [None, None]
         self.seen: dict[int, int] = {}  # requests already counted, by stack, for hypothesis' statistics
         self.fault_armed = False
 
@@ -136,7 +136,7 @@ class SharedProviderLives(RuleBasedStateMachine):
         template = dict(items)
         stack = self.stacks[which]
         if stack is None or stack.status in GONE:
-            stack = self.stacks[which] = Stack(start=self.environments.start, clock=self.clock)
+            stack = self.stacks[which] = ModelStack(start=self.environments.start, clock=self.clock)
             stack.create(template)
         else:
             stack.update(template)

@@ -31,9 +31,9 @@ from hypothesis.stateful import (
 )
 
 from tests.support import events
-from tests.support.cloudformation import Custom, ReplacementRollback, Send, Sibling, Stack, Template
 from tests.support.emulator import FAULTS, CognitoEmulator
 from tests.support.in_process import Harness
+from tests.support.stack_operations import Custom, ModelStack, ReplacementRollback, Send, Sibling, Template
 
 LOGICAL_IDS = ("Api", "Admin")
 IDENTIFIERS = ("https://a.example.com", "https://b.example.com", "https://foreign.example.com")
@@ -89,7 +89,7 @@ class StackLives(RuleBasedStateMachine):
             UserPoolId=self.pools[0], Identifier=FOREIGN["identifier"], Name=FOREIGN["name"], Scopes=scopes
         )
         self.foreign = self.held()
-        self.stack: Stack | None = None
+        self.stack: ModelStack | None = None
         self.replacement_rollback = ReplacementRollback.UPDATE_BACK
         self.persistent = False  # a fault that outlasts every retry is queued
         self.fault_armed = False  # a fault waits for the next stack operation
@@ -135,7 +135,7 @@ class StackLives(RuleBasedStateMachine):
             items.insert(min(sibling_at, len(items)), ("Client", Sibling(fails=True)))
             template = dict(items)
         if self.stack is None or self.stack.status in GONE:
-            self.stack = Stack(self.send, self.replacement_rollback, self.phase_begins)
+            self.stack = ModelStack(self.send, self.replacement_rollback, self.phase_begins)
             self.stack.create(template)
         else:
             self.stack.update(template)

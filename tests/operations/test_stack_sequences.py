@@ -9,9 +9,9 @@ import boto3
 import pytest
 
 from tests.support import events, legacy
-from tests.support.cloudformation import Custom, ReplacementRollback, Sibling, Stack
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness
+from tests.support.stack_operations import Custom, ModelStack, ReplacementRollback, Sibling
 
 API = "https://api.example.com"
 V2 = "https://v2.api.example.com"
@@ -39,7 +39,7 @@ def foreign_server(cognito_idp: Any, pool: str, identifier: str = FOREIGN, **sta
 def test_rollback_of_a_replacement_gives_back_the_old_server_untouched_and_removes_the_new(
     provider: Harness, cognito_idp: Any, pool: str, rollback: ReplacementRollback
 ) -> None:
-    stack = Stack(provider.send, rollback)
+    stack = ModelStack(provider.send, rollback)
     old = events.properties(pool)
     assert stack.create({"Api": Custom(old)}) == "CREATE_COMPLETE"
     before = held(cognito_idp, pool)
@@ -58,7 +58,7 @@ def test_rollback_of_a_replacement_gives_back_the_old_server_untouched_and_remov
 def test_rollback_of_a_replacement_after_the_old_server_changed_outside_restores_its_old_state(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    stack = ModelStack(provider.send, ReplacementRollback.UPDATE_BACK)
     old = events.properties(pool)
     stack.create({"Api": Custom(old)})
     before = held(cognito_idp, pool)
@@ -74,7 +74,7 @@ def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
     foreign_server(cognito_idp, pool, name="Someone else")
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(events.properties(pool))})
     before = held(cognito_idp, pool)
 
@@ -91,7 +91,7 @@ def test_update_onto_someone_elses_identifier_outside_a_rollback_is_refused_and_
 def test_rollback_of_a_replacement_back_onto_its_server_needs_no_read_of_the_stack(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    stack = ModelStack(provider.send, ReplacementRollback.UPDATE_BACK)
     stack.create({"Api": Custom(events.properties(pool))})
     before = held(cognito_idp, pool)
     FAULTS.fail("DescribeStacks", "AccessDenied", times=10, status=403, message="not authorized to DescribeStacks")
@@ -106,7 +106,7 @@ def test_rollback_of_a_replacement_back_onto_its_server_needs_no_read_of_the_sta
 def test_rollback_of_a_1_0_0_server_that_cannot_read_the_stack_takes_nothing_and_completes_when_continued(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send, ReplacementRollback.UPDATE_BACK)
+    stack = ModelStack(provider.send, ReplacementRollback.UPDATE_BACK)
     stack.create({"Api": Custom(events.properties(pool))})
     legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
     before = held(cognito_idp, pool)
@@ -129,7 +129,7 @@ def test_create_over_someone_elses_server_while_cognito_fails_never_names_or_del
     foreign_server(cognito_idp, pool, identifier=API, name="Someone else")
     before = held(cognito_idp, pool)
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=10, status=500)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(events.properties(pool))})
 
@@ -145,7 +145,7 @@ def test_create_meeting_someone_elses_identical_server_after_a_500_does_not_clai
 ) -> None:
     foreign_server(cognito_idp, pool, identifier=API)  # exactly the state the stack declares
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=1, status=500)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(events.properties(pool))})
 
@@ -157,7 +157,7 @@ def test_create_meeting_someone_elses_identical_server_after_a_500_does_not_clai
 def test_replacement_in_doubt_never_deletes_someone_elses_identical_server(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
     stack.create({"Api": Custom(events.properties(pool))})
     foreign_server(cognito_idp, pool, identifier=V2)  # exactly the state the update will declare
     before = held(cognito_idp, pool)
@@ -175,7 +175,7 @@ def test_create_in_doubt_of_a_server_that_was_absent_still_names_it_for_the_roll
     # The first attempt lands but its answer is lost; the rest fail. Only this request can have made it.
     FAULTS.hold("CreateResourceServer", 1.0, act_first=True)
     FAULTS.fail("CreateResourceServer", "InternalErrorException", times=1, status=500)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True)})
 
@@ -189,7 +189,7 @@ def test_a_lost_write_of_the_in_progress_record_is_not_mistaken_for_another_deli
     # The record that marks this request in progress is written, but the answer comes after the
     # store's client gave up; its retry then finds the record. Found by the stateful model.
     FAULTS.hold("PutItem", 1.2, act_first=True)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(events.properties(pool))})
 
@@ -204,7 +204,7 @@ def test_a_create_attempt_that_acts_late_cannot_bring_back_what_the_rollback_del
     # after the third has succeeded. Found by the stateful model: answered at once, the stack rolled
     # back, and the late attempt made the server again, which nothing then deleted.
     FAULTS.hold("CreateResourceServer", 0.7, times=2)
-    stack = Stack(provider.send)
+    stack = ModelStack(provider.send)
 
     status = stack.create({"Api": Custom(events.properties(pool)), "Client": Sibling(fails=True)})
     time.sleep(1.0)  # any attempt still held has acted by now

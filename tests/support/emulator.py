@@ -26,11 +26,8 @@ DynamoDB and CloudFormation call the function makes can be held or failed the sa
 from __future__ import annotations
 
 import datetime
-import errno
 import functools
 import logging
-import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -448,53 +445,3 @@ def running_emulator() -> Iterator[CognitoEmulator]:
         yield emulator
     finally:
         emulator.stop()
-
-
-def can_bind(host: str, port: int) -> str | None:
-    """Why the emulator could not listen on host:port, in one line; None when it can."""
-    try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, port))
-    except socket.gaierror:
-        return f"no such host {host!r} to listen on: give HOST an address of this machine, such as 127.0.0.1"
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            held = " (on macOS, AirPlay Receiver holds 5000)" if port == 5000 else ""
-            return f"port {port} on {host} is already in use{held}: run make emulator PORT=5001, or another free port"
-        return f"can't listen on {host}:{port} ({error.strerror}): give HOST an address of this machine"
-    return None
-
-
-def main() -> int:
-    """`make emulator`: the extended moto server in the foreground, for `sam local invoke` and `make invoke`."""
-    import argparse
-
-    from tests.support.events import EXAMPLE_POOL
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 lets a Docker container reach it")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args()
-    if problem := can_bind(args.host, args.port):
-        print(f"make emulator: {problem}", file=sys.stderr)
-        return 2
-    emulator = CognitoEmulator(args.host, args.port).start()
-    emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
-    emulator.create_tables()
-    print(
-        f"Cognito emulator on http://{args.host}:{args.port}, holding user pool {EXAMPLE_POOL}, the one events/ names,"
-        f" and the tables {LEDGER_TABLE} and {IDEMPOTENCY_TABLE}.",
-        flush=True,
-    )
-    print("Its state lives in memory and lasts until it stops: a server the events made stays made. Send")
-    print("events/delete-replaced.json and events/delete.json to clean up after update-replace.json, or")
-    print("stop it with Ctrl-C and start it again to begin afresh.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,7 +23,7 @@ from resource_server.ownership import Ledger
 from resource_server.pacing import Turns
 from resource_server.provider import Provider
 from resource_server.replay import Replay
-from resource_server.stack import Stack
+from resource_server.stack import StackReader
 from tests.support.emulator import LEDGER_TABLE, create_ledger_table
 from tests.support.lambda_context import LambdaContext
 
@@ -81,7 +81,7 @@ def build(
     turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
     retries = Cognito.retry_policy(budget.calls_end, turns)
     retries.attach(client)
-    services = plan.Services(Cognito(client, retries), ledger, Stack(budget.calls_end), allow_adoption)
+    services = plan.Services(Cognito(client, retries), ledger, StackReader(budget.calls_end), allow_adoption)
     return Provider(Logger(), budget, services, Replay(answers_table, budget))
 
 

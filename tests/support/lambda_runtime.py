@@ -32,13 +32,18 @@ READY_FILE = "LAMBDA_RUNTIME_READY_FILE"  # touched by the child once its init p
 
 @dataclass(frozen=True)
 class Invocation:
-    returncode: int
-    logs: str  # everything the function wrote: Lambda sends it to CloudWatch
+    """One invocation of the function, however the tests ran it: a fresh process (here), or the
+    built artifact under the runtime interface client (lambda_service.py)."""
+
+    outcome: str  # "response" (it returned), "error" (it raised or crashed), "timeout" (stopped at the deadline)
     seconds: float
+    logs: str = ""  # everything the function wrote, as Lambda sends it to CloudWatch
+    request_id: str = ""  # the Lambda invocation's, under the runtime interface client
+    body: bytes = b""  # what the handler returned or raised, as the Runtime API got it
 
     @property
     def timed_out(self) -> bool:
-        return self.returncode == TIMED_OUT
+        return self.outcome == "timeout"
 
 
 def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> dict[str, str]:
@@ -91,7 +96,9 @@ def deliver(process: subprocess.Popen[str], event: dict[str, Any]) -> None:
 def finish(process: subprocess.Popen[str], started: float) -> Invocation:
     assert process.stdout is not None
     logs = process.stdout.read()
-    return Invocation(process.wait(), logs, time.monotonic() - started)
+    code = process.wait()
+    outcome = "timeout" if code == TIMED_OUT else "response" if code == 0 else "error"
+    return Invocation(outcome, time.monotonic() - started, logs)
 
 
 def invoke(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> Invocation:

@@ -20,12 +20,11 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.support.lambda_runtime import ROOT, function_environment
+from tests.support.lambda_runtime import ROOT, Invocation, function_environment
 
 BUILD = ROOT / ".aws-sam" / "build" / "Function"
 SDKS = ROOT / ".venv" / "sdk"  # one folder per tests/locks/sdk-*.txt, made by the Makefile
@@ -36,14 +35,6 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:cognito-resource-
 def lambda_python() -> str:
     """The interpreter that runs the function: python3.13, as the runtime has it."""
     return os.environ.get("LAMBDA_PYTHON") or str(Path(sys.base_prefix) / "bin" / "python3")
-
-
-@dataclass(frozen=True)
-class Invocation:
-    request_id: str
-    outcome: str  # "response", "error" (the handler raised), or "timeout" (Lambda stopped it)
-    body: bytes
-    seconds: float
 
 
 class _Server(ThreadingHTTPServer):
@@ -177,9 +168,9 @@ class LambdaInstance:
             self.api.stop()
             self.api = RuntimeApi()
             self.process = self._start()
-            return Invocation(request_id, "timeout", b"", time.monotonic() - started)
+            return Invocation("timeout", time.monotonic() - started, request_id=request_id)
         kind, body = outcome
-        return Invocation(request_id, kind, body, time.monotonic() - started)
+        return Invocation(kind, time.monotonic() - started, request_id=request_id, body=body)
 
     @property
     def logs(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from resource_server.stack import Stack
+from resource_server.stack import StackReader
 from tests.support import emulator, events
 from tests.support.emulator import FAULTS, LEDGER_TABLE
 from tests.support.in_process import Harness
@@ -165,7 +165,7 @@ def test_only_the_stacks_own_create_or_update_complete_counts_as_success(
     # Newest first; the operation began with the oldest event.
     listing = [(stack_id if who == "own" else nested, status) for who, status in reversed(listed)]
     shown = stack_events(stack_id, *listing, (stack_id, "UPDATE_IN_PROGRESS"))
-    stack = Stack(lambda: 1e18)
+    stack = StackReader(lambda: 1e18)
     monkeypatch.setattr(stack, "_own_events", lambda _id: iter(e for e in shown if e["PhysicalResourceId"] == stack_id))
 
     assert stack.operation_succeeded(stack_id, shown[-1]["EventId"]) is succeeded

@@ -16,7 +16,7 @@ from cfnlint.decode import decode
 CUSTOM_TYPE = "Custom::CognitoResourceServer"
 
 
-class MiniStack:
+class ExampleTemplate:
     def __init__(self, path: Path, refs: dict[str, str], imports: dict[str, str]) -> None:
         template, problems = decode(str(path))
         assert template is not None, problems

@@ -130,8 +130,9 @@ class Clock:
         return self._now
 
 
-class Stack:
-    """One stack, from create-stack to delete-stack. `status` is what DescribeStacks reports."""
+class ModelStack:
+    """One stack as the model of CloudFormation operates it, from create-stack to delete-stack.
+    `status` is what DescribeStacks reports."""
 
     def __init__(
         self,
@@ -168,7 +169,7 @@ class Stack:
     def concurrent(self) -> bool:
         return self._start is not None
 
-    def with_send(self, send: Send) -> Stack:
+    def with_send(self, send: Send) -> ModelStack:
         """The same stack, whose requests now go to `send`."""
         self._send, self._start = send, None
         return self

@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 
 from resource_server import cognito, deadline
-from tests.support import artifact, events, lambda_runtime, simulation
+from tests.support import events, lambda_runtime, simulation
 from tests.support.emulator import (
     FAULTS,
     IDEMPOTENCY_TABLE,
@@ -40,6 +40,7 @@ from tests.support.emulator import (
 )
 from tests.support.lambda_runtime import ROOT, LocalLambda
 from tests.support.receiver import Receiver
+from tests.tools import artifact
 
 BUILD = ROOT / ".aws-sam" / "build" / "Function"
 POWERTOOLS_PARTS = ("aws_lambda_powertools", "jmespath", "typing_extensions")
@@ -306,7 +307,7 @@ def dynamodb_of_its_own() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.emulator", "--port", str(port)],
+        [sys.executable, "-m", "tests.tools.emulator", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": f"{ROOT / 'function'}{os.pathsep}{ROOT}"},
         stdout=subprocess.PIPE,
