@@ -8,12 +8,11 @@ every event in events/ against Powertools' pydantic models instead.
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,7 +110,7 @@ def issued_at(url: object) -> float | None:
     query = parse_qs(urlsplit(url).query)
     try:
         if signed := query.get("X-Amz-Date"):
-            return float(calendar.timegm(time.strptime(signed[0], "%Y%m%dT%H%M%SZ")))
+            return datetime.strptime(signed[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         if expires := query.get("Expires"):
             return float(expires[0]) - URL_LIFETIME_S
     except (ValueError, OverflowError):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
-from tests.support import release
 from tests.support.lambda_runtime import ROOT
 from tests.support.lambda_service import lambda_python
+from tests.tools import release
 
 pytestmark = pytest.mark.artifact
 SAM = ROOT / ".venv" / "sam" / "bin" / "sam"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.emulator import CognitoEmulator
+from tests.support.events import EXAMPLE_POOL
 from tests.support.lambda_runtime import FUNCTION, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -219,3 +220,18 @@ def test_a_python_that_is_not_3_13_is_refused_in_one_line(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert result.stderr.startswith(f"make: Python 3.13 is needed, as the Lambda runtime runs it; {other} is not 3.13")
     assert result.stdout == ""
+
+
+def test_invoke_against_make_emulator_adopts_with_the_emulators_tables(emulator: CognitoEmulator) -> None:
+    # As `make emulator` holds them: the events' pool, the ledger and the answers table.
+    if not emulator.has_user_pool(EXAMPLE_POOL):
+        emulator.create_user_pool("example", pool_id=EXAMPLE_POOL)
+    emulator.client().create_resource_server(
+        UserPoolId=EXAMPLE_POOL, Identifier="https://weather-api.example.com", Name="Made by hand"
+    )
+    emulator.create_stack(json.loads((ROOT / "events" / "create-adopt.json").read_text())["StackId"])
+
+    result = run("tests.tools.invoke", "events/create-adopt.json", AWS_ENDPOINT_URL=emulator.endpoint)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert answer_in(result.stdout)["Status"] == "SUCCESS"

@@ -9,8 +9,8 @@ from cfnlint.decode import decode
 from resource_server import __version__
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
-from tests.support import release
 from tests.support.lambda_runtime import ROOT
+from tests.tools import release
 
 
 def test_the_version_is_one_semantic_version() -> None:
