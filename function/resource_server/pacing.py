@@ -33,8 +33,9 @@ HEAD_JITTER = 1 / 6
 RECHECK_S = 5.0
 LAST_TRY_MARGIN_S = 0.1
 FINAL_LOOK_S = 1.0
-# A writer refused again and again with none of ours ahead backs off to this, 4 tries a second.
-HEAD_CAP_S = 0.27
+# A writer refused again and again with none of ours ahead backs off as jitter does, to a try
+# every 0.375 s on average: writers not ours are taking the slots.
+HEAD_CAP_S = Pacing.CAP_S
 # A writer sends its next attempt a round trip after its last: when calls are slow, more writers
 # must try at once to keep each slot taken. And one that is trying reads the line again only
 # this often, not after every refusal: each reading is a round trip to DynamoDB.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import contract, outputs
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
@@ -188,16 +189,8 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
 
 
 def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answer:
-    ledger, cognito, request = work.services.ledger, work.services.cognito, work.request
-    record = ledger.claim(
-        server.id,
-        expected,
-        state=State.CREATING,
-        owner=work.owner,
-        request_id=request.request_id,
-        issued_at=request.issued_at,
-        origin="made",
-    )
+    cognito = work.services.cognito
+    record = _claim(work, server.id, expected, state=State.CREATING, origin="made")
     # From the first attempt on, the server may land: should the answer come from crhelper's timer,
     # it names the server, so that the rollback Delete removes it.
     work.progress.names = server.id
@@ -226,14 +219,7 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
 def _finish_own_create(server: ResourceServer, record: Record, work: _Work) -> Answer:
     """An earlier delivery of this Create stopped mid-way: what landed is this request's."""
     cognito = work.services.cognito
-    record = work.services.ledger.claim(
-        server.id,
-        record,
-        state=State.CREATING,
-        owner=work.owner,
-        request_id=work.request.request_id,
-        issued_at=work.request.issued_at,
-    )
+    record = _claim(work, server.id, record, state=State.CREATING)
     work.progress.names = server.id
     cognito.converge(server, cognito.describe(server.id))
     _settle_or_undo(record, State.MADE, server, work)
@@ -257,16 +243,8 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
     operation, _began = started
-    adopted = services.ledger.claim(
-        server.id,
-        record,
-        state=State.ADOPTED,
-        owner=work.owner,
-        request_id=request.request_id,
-        issued_at=request.issued_at,
-        origin="adopted",
-        prior=held.server,
-        operation=operation,
+    adopted = _claim(
+        work, server.id, record, state=State.ADOPTED, origin="adopted", prior=held.server, operation=operation
     )
     logger.info("Adopting an existing resource server", extra={"server": str(server.id)})
     # From here every answer names it, so that a rollback finds it and gives it back.
@@ -328,7 +306,7 @@ def _cancelled(record: Record, work: _Work) -> bool:
 
 
 def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
-    ledger, cognito, request = work.services.ledger, work.services.cognito, work.request
+    cognito = work.services.cognito
     record = _read(server.id, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
         raise RequestFailed(f"{server.identifier:.60} is held by {record.owner}, not by this resource; not changed")
@@ -338,13 +316,11 @@ def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
     # The stack names this server: it is this resource's, whatever the record said (none, for a
     # server 1.0.0 made). The write that gives the lease back settles an adoption.
     live = record if record is not None and record.state in LIVE else None
-    claimed = ledger.claim(
+    claimed = _claim(
+        work,
         server.id,
         record,
         state=live.state if live else State.HELD,
-        owner=work.owner,
-        request_id=request.request_id,
-        issued_at=request.issued_at,
         origin=None if live else ("1.0.0" if record is None else "made"),
     )
     cognito.converge(server, held)
@@ -526,15 +502,8 @@ def _made_by_the_create_undone(record: Record, create_marker: str | None, work: 
 def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
     """Delete the server, or give it back as it was if it was adopted by an operation that failed;
     then record it gone. Under the record's lease, looking at Cognito first."""
-    ledger, cognito = work.services.ledger, work.services.cognito
-    claimed = ledger.claim(
-        record.server_id,
-        record,
-        state=record.state,
-        owner=record.owner,
-        request_id=work.request.request_id,
-        issued_at=work.request.issued_at,
-    )
+    cognito = work.services.cognito
+    claimed = _claim(work, record.server_id, record, state=record.state, owner=record.owner)
     try:
         held = cognito.describe(record.server_id)
     except NotEnabled as not_enabled:
@@ -625,6 +594,15 @@ def _read(server_id: ServerId, work: _Work) -> Record | None:
     ledger = work.services.ledger
     record = ledger.read(server_id)
     return ledger.wait(record) if record is not None else None
+
+
+def _claim(work: _Work, server_id: ServerId, expected: Record | None, **record: Any) -> Record:
+    """Take the server's lease for this request, recording what `record` says (ownership.Ledger.claim)."""
+    request = work.request
+    record.setdefault("owner", work.owner)
+    return work.services.ledger.claim(
+        server_id, expected, request_id=request.request_id, issued_at=request.issued_at, **record
+    )
 
 
 def _settle(record: Record, state: State, work: _Work) -> None:

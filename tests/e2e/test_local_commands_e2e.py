@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.emulator import CognitoEmulator
+from tests.support.emulator import CognitoEmulator, set_stack_status
 from tests.support.events import EXAMPLE_POOL
 from tests.support.lambda_runtime import FUNCTION, ROOT
 
@@ -229,7 +229,9 @@ def test_invoke_against_make_emulator_adopts_with_the_emulators_tables(emulator:
     emulator.client().create_resource_server(
         UserPoolId=EXAMPLE_POOL, Identifier="https://weather-api.example.com", Name="Made by hand"
     )
-    emulator.create_stack(json.loads((ROOT / "events" / "create-adopt.json").read_text())["StackId"])
+    stack_id = json.loads((ROOT / "events" / "create-adopt.json").read_text())["StackId"]
+    emulator.create_stack(stack_id)
+    set_stack_status(stack_id, "CREATE_IN_PROGRESS")  # the operation that adopts it
 
     result = run("tests.tools.invoke", "events/create-adopt.json", AWS_ENDPOINT_URL=emulator.endpoint)
 

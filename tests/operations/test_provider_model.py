@@ -36,7 +36,7 @@ from hypothesis.stateful import (
 )
 
 from tests.operations.test_ownership import reinstall_provider
-from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, state
+from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, held_in, state
 from tests.support import events, legacy
 from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator
 from tests.support.in_process import Environments
@@ -221,12 +221,7 @@ class SharedProviderLives(RuleBasedStateMachine):
         assert self.environments.unanswered() == []
 
     def held(self) -> Held:
-        found: Held = {}
-        for pool in self.pools:
-            for server in self.cognito.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]:
-                scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in server.get("Scopes", [])]
-                found[(pool, server["Identifier"])] = state({"name": server["Name"], "scopes": scopes})
-        return found
+        return held_in(self.cognito, self.pools)
 
     def teardown(self) -> None:
         FAULTS.reset()

@@ -77,6 +77,16 @@ def state(server: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
     return server["name"], tuple(sorted(server["scopes"]))
 
 
+def held_in(cognito: Any, pools: tuple[str, ...]) -> Held:
+    """What Cognito holds in the pools, as the invariants compare it."""
+    found: Held = {}
+    for pool in pools:
+        for server in cognito.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]:
+            scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in server.get("Scopes", [])]
+            found[(pool, server["Identifier"])] = state({"name": server["Name"], "scopes": scopes})
+    return found
+
+
 class StackLives(RuleBasedStateMachine):
     def __init__(self, send: Send, emulator: CognitoEmulator) -> None:
         super().__init__()
@@ -224,12 +234,7 @@ class StackLives(RuleBasedStateMachine):
         assert all(held.get(key) == value for key, value in self.foreign.items()), held
 
     def held(self) -> Held:
-        found: Held = {}
-        for pool in self.pools:
-            for server in self.cognito.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]:
-                scopes = [(s["ScopeName"], s["ScopeDescription"]) for s in server.get("Scopes", [])]
-                found[(pool, server["Identifier"])] = state({"name": server["Name"], "scopes": scopes})
-        return found
+        return held_in(self.cognito, self.pools)
 
     def teardown(self) -> None:
         FAULTS.reset()
