@@ -68,14 +68,13 @@ cfn-lint: $(STAMP)
 pytest: $(STAMP) $(SDKS)
 	LAMBDA_PYTHON=$(PYTHON) $(BIN)/python -m pytest
 
-# The stateful model of stack operations, run long: make test plays 12 lives of 6 steps.
 # The stateful models of stack operations, run long: make test plays 12 lives of 6 steps of one
 # stack, and 5 of 5 of two stacks sharing one provider. EXAMPLES and STEPS scale both.
 model: $(STAMP)
 	STACK_MODEL_EXAMPLES=$(or $(EXAMPLES),100) STACK_MODEL_STEPS=$(or $(STEPS),10) \
 	PROVIDER_MODEL_EXAMPLES=$(or $(EXAMPLES),100) PROVIDER_MODEL_STEPS=$(or $(STEPS),10) \
 		$(BIN)/python -m pytest tests/operations/test_stack_model.py tests/operations/test_provider_model.py \
-		-q -p no:randomly --durations=0 -s
+		-q -p no:randomly --durations=0 -s --hypothesis-show-statistics
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.tools.demo
@@ -94,7 +93,11 @@ $(SAM): tests/locks/sam.txt $(STAMP) | python-3.13
 
 # The events through a real `sam local invoke`, in a container, against the emulator. Needs a Docker
 # engine; builds a stand-in for the Lambda image when no registry is reachable (CONTRIBUTING.md).
-local-invoke: package
+# Docker is checked first, with any python3 (the tool is standard library only): without it,
+# nothing is built.
+local-invoke:
+	@python3 -m tests.tools.local_invoke --check-docker
+	@$(MAKE) --no-print-directory package
 	@$(BIN)/python -m tests.tools.local_invoke .
 
 # sam validate --lint, then sam build (function/Makefile), offline.

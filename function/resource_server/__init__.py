@@ -1,6 +1,12 @@
 """The Custom::CognitoResourceServer provider, laid out in the order its data flows:
 
-event -> contract -> plan -> cognito -> outputs -> answer
+1. event -> 2. contract -> 3. plan, asking 3b. ownership (the ledger) -> 4. cognito -> 5. outputs
+-> 6. delivery
+
+Around them: provider.py wires them (app.py guards it); startup.py answers when the provider
+can't start; answer.py is crhelper with its flaws patched; replay.py answers a repeated
+delivery as the first was answered; deadline.py and pacing.py bound and pace every AWS call;
+stack.py reads CloudFormation where the ledger can't answer.
 """
 
 # The provider's version: CHANGELOG.md, template.yaml's AWS::ServerlessRepo::Application metadata

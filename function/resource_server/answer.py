@@ -67,10 +67,12 @@ class Responder(CfnResource):
         if not can_answer(event):
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
+        # crhelper sets this too, but only once its own set-up has worked: should that fail, its
+        # answer must go to this request's URL, not to the one before.
+        self._event = dict(event)
         # Flaw: crhelper reads the envelope before any of our code and, when it can't, retries
         # an answer to an empty URL forever. Answer a malformed envelope here instead.
         if problem := envelope_problem(event):
-            self._event = dict(event)
             self._deliver(Answer.failed(fallback_physical_id(event), problem))
             return
         super().__call__(event, context)
@@ -84,7 +86,7 @@ class Responder(CfnResource):
         except Exception as error:
             logger.exception("Unexpected error")
             reason = f"Internal error in the provider: {type(error).__name__}: {error}"
-            self._answer = Answer.failed(self._physical_id_so_far(), reason)
+            self._answer = Answer.failed(self._progress.failed_physical_id(self._event), reason)
         # Keeps crhelper from generating an id of its own, which it would log and never send.
         self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
 
@@ -98,7 +100,7 @@ class Responder(CfnResource):
             if self._progress.names is not None and self._event.get("RequestType") == "Create":
                 reason += f"; this id names {self._progress.names}, which the request may have made, for the rollback"
             logger.error(reason)
-            answer = Answer.failed(self._physical_id_so_far(), reason)
+            answer = Answer.failed(self._progress.failed_physical_id(self._event), reason)
         else:
             logger.warning("Out of time while saving the answer; sending it now")
         remaining = self._context.get_remaining_time_in_millis() / 1000
@@ -110,14 +112,9 @@ class Responder(CfnResource):
         if self._silent:
             logger.info("Another delivery of this request answers; staying silent")
             return
-        # crhelper answers without calling the function when its own start failed.
-        why = f"The provider could not start: {reason or self.Reason}; redeploy it"
-        self._deliver(self._answer or Answer.failed(self._physical_id_so_far(), why))
-
-    def _physical_id_so_far(self) -> str:
-        if self._event.get("RequestType") == "Create" and self._progress.names is not None:
-            return str(self._progress.names)
-        return fallback_physical_id(self._event)
+        # crhelper answers without calling the function when its own set-up for the request failed.
+        why = f"Internal error in crhelper before the request ran: {reason or self.Reason}"
+        self._deliver(self._answer or Answer.failed(self._progress.failed_physical_id(self._event), why))
 
     def _deliver(self, answer: Answer, deadline: float | None = None) -> None:
         with self._lock:

@@ -39,7 +39,7 @@ URL_LIFETIME_S = 7200
 
 @dataclass(frozen=True)
 class Request:
-    """What the plan reads. The rest of the envelope is crhelper's, for the answer."""
+    """What the plan reads. The answer echoes the rest of the envelope from the event (delivery.py)."""
 
     request_type: RequestType
     physical_resource_id: str  # "" on Create, whatever the event says

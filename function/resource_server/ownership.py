@@ -1,4 +1,4 @@
-"""3. Whose server it is: the ledger, one record per server this provider made or adopted.
+"""3b. Whose server it is: the ledger, one record per server this provider made or adopted.
 
 CloudFormation's signals can't tell ownership: a nested stack's events sit in its parent's list,
 a cancelled Create's Delete carries a physical id CloudFormation made up, reads are throttled,
@@ -8,17 +8,24 @@ every decision to write, keep, delete or give back a server reads that record fi
 asks; only this module reads and writes the table.
 
 A record is keyed by its server, `{pool}|{identifier}`, and names its owner: one stack's one
-logical id. Its life:
+logical id. Its life ("none" is no record: a server made by hand, or by 1.0.0):
 
-| state    | what it means                                                   | next              |
-|----------|-----------------------------------------------------------------|-------------------|
-| creating | the owner's Create is making it: what lands is the owner's      | made, gone        |
-| made     | the owner's Create made it                                      | held, gone        |
-| adopted  | the owner's Create took it over; `prior` is what it held before | held, gone        |
-| held     | the owner's for good: a later request named it, or the          | gone              |
-|          | operation that adopted it succeeded                             |                   |
-| gone     | deleted or given back by the owner's Delete; kept 30 days as a  | creating, adopted |
-|          | fence for a Create that CloudFormation cancelled before it ran  |                   |
+| state    | what it means                                                   | from                         |
+|----------|-----------------------------------------------------------------|------------------------------|
+| creating | the owner's Create is making it: what lands is the owner's      | none, gone, another's record |
+|          |                                                                 | whose server is gone         |
+| made     | the owner's Create made it                                      | creating                     |
+| adopted  | the owner's Create took it over; `prior` is what it held before,| none, gone, another's record |
+|          | `displaced` the record it took the server from                  | no stack still holds         |
+| held     | the owner's for good: a later request named it                  | none (1.0.0's), any state    |
+| gone     | deleted, or given back by the owner's Delete; kept 30 days as a | any state; none (a fence)    |
+|          | fence for a Create that CloudFormation cancelled before it ran  |                              |
+
+Giving back an adoption restores what was there before: the displaced record, if there was one
+(a server moved between two logical ids of a stack, whose move failed), else `gone` marked
+`returned`, which counts as no record for the Delete of whoever held the server before.
+An adoption settles when a later request names the server: an Update records `held`, and a
+Delete in a later operation than the one that adopted it knows that operation succeeded.
 
 A record may also carry a lease: the one request working on the server, until the lease ends.
 Any other request waits for the lease, or takes over once it has ended, and reads the record
@@ -58,6 +65,10 @@ KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 # The reads that decide, and the conditional writes (a retry of one that landed finds its token).
 REPEATED_UNTIL_DEADLINE = frozenset({"GetItem", "PutItem", "DescribeTable"})
+# What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
+DISPLACED_KEYS = frozenset(
+    {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
+)
 # 1.0.0 kept what an adopted server held in the answers table, under this prefix.
 LEGACY_PREFIX = "adoption"
 # A fresh install makes both tables within seconds; an upgrade from 1.0.0 made the answers table long before.
@@ -99,6 +110,9 @@ class Record:
     operation: str | None = None  # the stack event that began the operation which adopted it
     lease: Lease | None = None
     cancelled_at: float | None = None  # when a Delete cancelled the owner's Create that had not run
+    # For an adoption: the record of the owner it took the server from, restored if it is given back.
+    displaced: Record | None = None
+    returned: bool = False  # gone by a give-back: as if unrecorded, to whoever held it before
 
     def leased_by_other(self, holder: str, now: float) -> bool:
         return self.lease is not None and self.lease.holder != holder and self.lease.writes_until > now
@@ -209,8 +223,10 @@ class Ledger:
         origin: str | None = None,
         prior: ResourceServer | None = None,
         operation: str | None = None,
+        displaced: Record | None = None,
     ) -> Record:
         """Take the server's lease and record `state` for `owner`. Raises Contended."""
+        kept = expected if expected is not None and expected.owner == owner else None
         lease = Lease(
             holder=self.holder,
             pool=server_id.user_pool_id,
@@ -222,14 +238,15 @@ class Ledger:
             server_id=server_id,
             state=state,
             owner=owner,
-            origin=origin or (expected.origin if expected and expected.owner == owner else state.value),
+            origin=origin or (kept.origin if kept else state.value),
             request_id=request_id,
             issued_at=issued_at,
             version=(expected.version + 1) if expected else 1,
-            prior=prior if prior is not None else (expected.prior if expected and expected.owner == owner else None),
-            operation=operation or (expected.operation if expected and expected.owner == owner else None),
+            prior=prior if prior is not None else (kept.prior if kept else None),
+            operation=operation or (kept.operation if kept else None),
             lease=lease,
             cancelled_at=None,
+            displaced=displaced if displaced is not None else (kept.displaced if kept else None),
         )
         self._write(record, expected)
         self._held = record
@@ -242,6 +259,22 @@ class Ledger:
         self._write(settled, record)
         self._held = None
         return settled
+
+    def give_back(self, record: Record) -> Record:
+        """After an adoption is undone: the displaced record again, or `gone`, marked returned.
+        Gives the lease back. Raises Contended."""
+        displaced = record.displaced
+        if displaced is None:
+            return self.settle(record, State.GONE, returned=True)
+        return self.settle(
+            record,
+            displaced.state,
+            owner=displaced.owner,
+            origin=displaced.origin,
+            prior=displaced.prior,
+            operation=displaced.operation,
+            displaced=None,
+        )
 
     def cancel(self, record: Record, issued_at: float | None) -> Record:
         """Fence off a Create of the owner that has not run yet: it will find this and do nothing."""
@@ -376,6 +409,10 @@ def _item(record: Record) -> dict[str, Any]:
         item["operation"] = {"S": record.operation}
     if record.cancelled_at is not None:
         item["cancelled"] = {"N": str(record.cancelled_at)}
+    if record.displaced is not None:
+        item["displaced"] = {"M": _displaced_item(record.displaced)}
+    if record.returned:
+        item["returned"] = {"BOOL": True}
     if record.lease is not None:
         item.update(
             {
@@ -388,6 +425,12 @@ def _item(record: Record) -> dict[str, Any]:
     if record.state is State.GONE:
         item["expires"] = {"N": str(int(time.time() + KEEP_GONE_S))}  # the table's TTL attribute
     return item
+
+
+def _displaced_item(displaced: Record) -> dict[str, Any]:
+    """What is restored of a displaced record: one level, with neither lease nor a record it displaced."""
+    whole = _item(replace(displaced, lease=None, displaced=None, returned=False))
+    return {key: value for key, value in whole.items() if key in DISPLACED_KEYS}
 
 
 def _record(item: dict[str, Any]) -> Record:
@@ -411,6 +454,8 @@ def _record(item: dict[str, Any]) -> Record:
         operation=item["operation"]["S"] if "operation" in item else None,
         lease=_lease(item),
         cancelled_at=float(item["cancelled"]["N"]) if "cancelled" in item else None,
+        displaced=_record(item["displaced"]["M"]) if "displaced" in item else None,
+        returned=bool(item.get("returned", {}).get("BOOL", False)),
     )
 
 

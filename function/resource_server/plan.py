@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from . import contract, outputs
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
 from .contract import ResourceServer, ServerId
 from .delivery import Answer
-from .event import Request, is_marker, marker
+from .event import Request, fallback_physical_id, is_marker, marker
 from .failure import RequestFailed
 from .ownership import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
 from .stack import UPDATE_ROLLBACK, StackReader, StatusUnknown
@@ -78,6 +79,13 @@ class Progress:
 
     names: ServerId | None = None
     answer: Answer | None = None  # once worked out
+
+    def failed_physical_id(self, event: Mapping[str, object]) -> str:
+        """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
+        else the event's own, or a marker (event.fallback_physical_id)."""
+        if event.get("RequestType") == "Create" and self.names is not None:
+            return str(self.names)
+        return fallback_physical_id(event)
 
 
 @dataclass
@@ -243,8 +251,17 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
     operation, _began = started
+    # A server moved from another logical id: if this adoption is undone, that one holds it again.
+    displaced = record if record is not None and record.state in LIVE and record.owner != work.owner else None
     adopted = _claim(
-        work, server.id, record, state=State.ADOPTED, origin="adopted", prior=held.server, operation=operation
+        work,
+        server.id,
+        record,
+        state=State.ADOPTED,
+        origin="adopted",
+        prior=held.server,
+        operation=operation,
+        displaced=displaced,
     )
     logger.info("Adopting an existing resource server", extra={"server": str(server.id)})
     # From here every answer names it, so that a rollback finds it and gives it back.
@@ -341,6 +358,7 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
         logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
         return _update_in_place(server, work)
     held = cognito.describe(server.id)
+    _refuse_if_managed(held, "taken over")
     if held is None:
         return _make_replacement(server, record, work)
     if record is None and _rolling_back(held, work):
@@ -431,14 +449,24 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
 
 def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
     record = _read(server_id, work)
+    returned = record if record is not None and record.returned and record.owner != work.owner else None
+    if returned is not None:
+        # Another resource adopted it and gave it back: to this one, whose server 1.0.0 made or
+        # adopted, the record says nothing.
+        record = None
     if record is None:
         # No record: a server 1.0.0 made, which it deleted on Delete; so does this version, unless
         # 1.0.0 adopted it. Looked at first: a server that is gone, or that Cognito manages, is left.
-        held = _held_unless_not_enabled(server_id, work)
+        try:
+            held = work.services.cognito.describe(server_id)
+        except NotEnabled as not_enabled:
+            # A multi-Region pool's replica: no server there is ours to delete.
+            logger.warning("Not deleted: " + not_enabled.reason)
+            return
         if held is None or held.managed_by:
             _log_left(server_id, held)
             return
-        record = _migrate_1_0_0_adoption(server_id, work) if adopt else None
+        record = _migrate_1_0_0_adoption(server_id, returned, work) if adopt else None
         if record is None:
             work.services.cognito.delete(server_id)
             return
@@ -520,6 +548,9 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
             if held is not None or "not found" not in failure.reason:
                 raise
             logger.warning("Its user pool is gone too; there is nothing to give it back to")
+        # And to whom: the logical id it was moved from holds it again.
+        work.services.ledger.give_back(claimed)
+        return
     elif held is not None:
         cognito.delete(record.server_id)
     _settle(claimed, State.GONE, work)
@@ -527,11 +558,19 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
 
 def _adoption_succeeded(record: Record, work: _Work) -> bool:
     """Whether the operation that adopted the server succeeded: then the stack owns it, and a
-    Delete deletes it. Read from the stack's own events, once; the answer is recorded."""
+    Delete deletes it. Read from the stack's own events: its current operation's start, and only
+    while that is still the adopting one, the events since."""
     if record.operation is None:
         return False
+    stack = work.services.stack
     try:
-        succeeded = work.services.stack.operation_succeeded(record.owner.stack_id, record.operation)
+        started = stack.operation_start(record.owner.stack_id)
+        if started is not None and started[0] != record.operation:
+            # A later operation began, and this resource outlived the one that adopted it: that
+            # one succeeded, as a failed one's rollback removes what it created. So no Delete,
+            # years on, needs the stack's history back to the adoption.
+            return True
+        succeeded = stack.operation_succeeded(record.owner.stack_id, record.operation)
     except StatusUnknown as unknown:
         raise RequestFailed(
             f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded "
@@ -541,7 +580,7 @@ def _adoption_succeeded(record: Record, work: _Work) -> bool:
     return bool(succeeded)
 
 
-def _migrate_1_0_0_adoption(server_id: ServerId, work: _Work) -> Record | None:
+def _migrate_1_0_0_adoption(server_id: ServerId, expected: Record | None, work: _Work) -> Record | None:
     """1.0.0 kept an adopted server's prior state in the answers table: move it into the ledger."""
     ledger = work.services.ledger
     legacy = ledger.legacy_adoption(work.owner, server_id)
@@ -555,7 +594,7 @@ def _migrate_1_0_0_adoption(server_id: ServerId, work: _Work) -> Record | None:
         return None
     migrated = ledger.claim(
         server_id,
-        None,
+        expected,
         state=State.ADOPTED,
         owner=work.owner,
         request_id=legacy.request_id,
@@ -568,15 +607,6 @@ def _migrate_1_0_0_adoption(server_id: ServerId, work: _Work) -> Record | None:
     ledger.forget_legacy(work.owner, server_id)
     logger.info("Moved 1.0.0's adoption record into the ledger", extra={"server": str(server_id)})
     return migrated
-
-
-def _held_unless_not_enabled(server_id: ServerId, work: _Work) -> Held | None:
-    """What Cognito holds; None too in a multi-Region pool's replica, where no server is ours to delete."""
-    try:
-        return work.services.cognito.describe(server_id)
-    except NotEnabled as not_enabled:
-        logger.warning("Not deleted: " + not_enabled.reason)
-        return None
 
 
 def _log_left(server_id: ServerId, held: Held | None) -> None:

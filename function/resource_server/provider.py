@@ -99,13 +99,8 @@ class Provider:
                 )
             answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
         except RequestFailed as failure:
-            physical_id = failure.physical_id or self._failed_physical_id(request)
+            physical_id = failure.physical_id or self._progress.failed_physical_id(raw_event)
             answer = Answer.failed(physical_id, failure.reason, failure.details)
         # Known now: if saving it runs out of time, crhelper's timer sends this.
         self._progress.answer = answer
         return answer
-
-    def _failed_physical_id(self, request: event.Request) -> str:
-        if request.request_type != "Create":
-            return request.physical_resource_id
-        return str(self._progress.names) if self._progress.names is not None else request.marker

@@ -31,7 +31,8 @@ OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 # Only these: a nested stack's UPDATE_COMPLETE_CLEANUP_IN_PROGRESS can still be followed by a rollback.
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 FAILED = frozenset({"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS"})
-GONE = frozenset({"DELETE_COMPLETE"})
+# A resource a stack deleted, or left behind under DeletionPolicy Retain as the stack was deleted.
+GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 

@@ -14,7 +14,7 @@ from resource_server.ownership import State
 from tests.operations.test_adoption import HAND_MADE, adopting, existing_server
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy
-from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE
+from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE, forget_events_before_the_last_operation
 from tests.support.in_process import Environments, Harness
 from tests.support.stack_operations import Custom, ModelStack, Nested, Sibling
 
@@ -239,6 +239,20 @@ def test_an_adoption_settles_so_that_a_later_delete_needs_no_history(
     assert FAULTS.attempts["DescribeStackEvents"] == reads, "no read of the stack's history"
 
 
+def test_an_adoption_no_later_request_settled_is_deleted_without_the_stacks_history(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    existing_server(cognito_idp, pool)
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(adopting(pool))})
+    stack.update({**stack.template, "Other": Custom(events.properties(pool, identifier="https://other.example.com"))})
+    assert state_of(pool) == State.ADOPTED, "no request named it since"
+    forget_events_before_the_last_operation(stack.stack_id)  # as years on: the adoption is no longer listed
+
+    assert stack.delete() == "DELETE_COMPLETE"
+    assert held(cognito_idp, pool) == {}, "a later operation began: the one that adopted it succeeded"
+
+
 # The provider reinstalled, and the ledger lost
 
 
@@ -301,6 +315,52 @@ def test_a_stack_cannot_adopt_a_server_another_stack_holds_until_that_stack_lets
     assert taker.create({"Taken": Custom(adopting(pool))}) == "CREATE_COMPLETE"
     assert owner.delete() == "DELETE_COMPLETE"
     assert API in held(cognito_idp, pool), "the old owner's stack can no longer delete it"
+
+
+def test_a_move_within_a_stack_that_fails_gives_the_server_back_to_the_logical_id_it_came_from(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool, name="Before the move"))})
+    before = held(cognito_idp, pool)
+
+    status = stack.update({"Admin": Custom(adopting(pool, name="Moved")), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+    restored = record(pool)
+    assert restored is not None
+    assert (restored["logical"]["S"], restored["state"]["S"]) == ("Api", State.MADE)
+    assert stack.delete() == "DELETE_COMPLETE"
+    assert held(cognito_idp, pool) == {}, "the logical id that holds it again deletes it: nothing leaked"
+
+
+def test_a_failed_move_of_a_server_1_0_0_made_leaves_it_to_the_logical_id_it_came_from(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool, name="Before the move"))})
+    legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
+    before = held(cognito_idp, pool)
+
+    status = stack.update({"Admin": Custom(adopting(pool, name="Moved")), "Client": Sibling(fails=True)})
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before
+    assert stack.delete() == "DELETE_COMPLETE"
+    assert held(cognito_idp, pool) == {}, "deleted as 1.0.0 deletes it: nothing leaked"
+
+
+def test_throttled_reads_of_another_stacks_resource_still_let_a_stack_adopt_what_it_let_go(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    owner = ModelStack(provider.send)
+    owner.create({"Api": Custom(events.properties(pool), retain=True)})
+    owner.update({})
+    FAULTS.fail("DescribeStackResource", "Throttling", times=6)
+
+    assert ModelStack(provider.send).create({"Taken": Custom(adopting(pool))}) == "CREATE_COMPLETE"
+    assert FAULTS.pending() == 0, "every throttle was met, and outlasted"
 
 
 # Stacks made with 1.0.0

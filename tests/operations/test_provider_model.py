@@ -24,7 +24,7 @@ import os
 from typing import Any
 
 import boto3
-from hypothesis import HealthCheck, assume, event, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -36,7 +36,18 @@ from hypothesis.stateful import (
 )
 
 from tests.operations.test_ownership import reinstall_provider
-from tests.operations.test_stack_model import COMPLETE, FOREIGN, GONE, NAMES, SCOPE_SETS, Held, held_in, state
+from tests.operations.test_stack_model import (
+    COMPLETE,
+    FOREIGN,
+    GONE,
+    NAMES,
+    SCOPE_SETS,
+    Held,
+    held_in,
+    played,
+    print_played,
+    state,
+)
 from tests.support import events, legacy
 from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, CognitoEmulator
 from tests.support.in_process import Environments
@@ -56,8 +67,16 @@ servers = st.fixed_dictionaries(
     }
 )
 declarations = st.dictionaries(st.sampled_from(LOGICAL_IDS), servers, max_size=2)
-READS = ("DescribeStacks", "DescribeStackEvents", "DescribeStackResource", "GetItem", "PutItem", "Query")
-THROTTLED = {"GetItem": "ThrottlingException", "PutItem": "ThrottlingException", "Query": "ThrottlingException"}
+READS = (
+    "DescribeStacks",
+    "DescribeStackEvents",
+    "DescribeStackResource",
+    "GetItem",
+    "PutItem",
+    "Query",
+    "DescribeTable",
+)
+THROTTLED = dict.fromkeys(("GetItem", "PutItem", "Query", "DescribeTable"), "ThrottlingException")
 SETTINGS = settings(
     max_examples=int(os.environ.get("PROVIDER_MODEL_EXAMPLES", "5")),
     stateful_step_count=int(os.environ.get("PROVIDER_MODEL_STEPS", "5")),
@@ -101,7 +120,7 @@ class SharedProviderLives(RuleBasedStateMachine):
         for physical_id in stack.physical_ids.values():
             legacy.made_by_1_0_0(dynamodb, physical_id)
         legacy.answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
-        event("a stack made with 1.0.0")
+        played("a stack made with 1.0.0")
 
     @rule(
         which=st.sampled_from((0, 1)),
@@ -137,9 +156,9 @@ class SharedProviderLives(RuleBasedStateMachine):
         stack = self.stacks[which]
         if stack is None or stack.status in GONE:
             stack = self.stacks[which] = ModelStack(start=self.environments.start, clock=self.clock)
-            stack.create(template)
+            played(f"create-stack: {stack.create(template)}")
         else:
-            stack.update(template)
+            played(f"update-stack: {stack.update(template)}")
         self.operation_over()
         declared_now = {(p["UserPoolId"], p["Identifier"]) for p in stack.declared().values()}
         if declared_now & set(self.foreign):
@@ -151,7 +170,7 @@ class SharedProviderLives(RuleBasedStateMachine):
         stack = self.stacks[which]
         assume(stack is not None and stack.status not in GONE)
         assert stack is not None
-        stack.delete()
+        played(f"delete-stack: {stack.delete()}")
         self.operation_over()
 
     @precondition(lambda self: not self.fault_armed)
@@ -170,6 +189,7 @@ class SharedProviderLives(RuleBasedStateMachine):
     def reads_are_throttled(self, operation: str, times: int) -> None:
         """A burst of throttled reads, which may outlast the phase it began in."""
         FAULTS.fail(operation, THROTTLED.get(operation, "Throttling"), times=times)
+        played(f"{operation} throttled")
         self.fault_armed = True
 
     @rule()
@@ -184,13 +204,13 @@ class SharedProviderLives(RuleBasedStateMachine):
         for stack in self.stacks:
             for request in stack.requests[self.seen.get(id(stack), 0) :] if stack is not None else []:
                 if request.cancelled:
-                    event("a request CloudFormation cancelled")
+                    played("a request CloudFormation cancelled")
                 if request.event["RequestType"] == "Delete" and request.event["PhysicalResourceId"].startswith(
                     "model-"
                 ):
-                    event("a Delete with a physical id CloudFormation made up")
+                    played("a Delete with a physical id CloudFormation made up")
                 if "held by" in request.answer.get("Reason", ""):
-                    event("a server another resource holds, refused")
+                    played("a server another resource holds, refused")
             if stack is not None:
                 self.seen[id(stack)] = len(stack.requests)
 
@@ -232,3 +252,4 @@ def test_two_stacks_on_one_provider_end_complete_as_declared_whatever_cloudforma
 ) -> None:
     assert boto3.client("cognito-idp").meta.endpoint_url == emulator.endpoint
     run_state_machine_as_test(lambda: SharedProviderLives(environments, emulator), settings=SETTINGS)
+    print_played(f"Two stacks: {SETTINGS.max_examples} lives of up to {SETTINGS.stateful_step_count} steps played")

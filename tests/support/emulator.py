@@ -418,6 +418,18 @@ def set_stack_status(stack_id: str, status: str, at: datetime.datetime | None = 
         stack.events[-1].timestamp = at
 
 
+def forget_events_before_the_last_operation(stack_id: str) -> None:
+    """As a stack's event list reads years on: the events before its last operation no longer listed."""
+    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
+    starts = [
+        at
+        for at, event in enumerate(stack.events)
+        if event.physical_resource_id == stack_id
+        and event.resource_status in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
+    ]
+    del stack.events[: starts[-1]]
+
+
 def add_nested_stack_event(stack_id: str, logical_id: str, status: str, at: datetime.datetime | None = None) -> None:
     """An event of a nested stack, as its parent's DescribeStackEvents lists it: the same
     ResourceType as the parent's own, its own logical id, and its own ARN as PhysicalResourceId."""

@@ -153,6 +153,9 @@ class Figure:
     note: str = ""
     at_least: float | None = None  # the ratio must be at least this (a throughput)
     verdict: str = ""  # a goal stated in words, already judged
+    # (succeeded, of): with `goal`, a makespan counts only if every create succeeded, since the
+    # emulator's accepted writes time the fast ones even when the rest gave up.
+    all_of: tuple[int, int] | None = None
 
     def row(self) -> str:
         def spread(values: list[float]) -> str:
@@ -167,7 +170,15 @@ class Figure:
         ratio_text = f"{ratio:.2f}x" if ratio is not None else "n/a"
         goal = self.verdict
         if self.goal:
-            goal = f"<= {self.goal:.2f}x {'met' if ratio is not None and ratio <= self.goal else 'NOT met'}"
+            within = ratio is not None and ratio <= self.goal
+            goal = f"<= {self.goal:.2f}x {'met' if within else 'NOT met'}"
+            if self.all_of:
+                succeeded, of = self.all_of
+                failed = [] if within else [f"makespan {ratio_text}"]
+                failed += [] if succeeded == of else [f"{succeeded}/{of} succeeded"]
+                goal = f"<= {self.goal:.2f}x and all succeed: " + (
+                    f"NOT met ({'; '.join(failed)})" if failed else "met"
+                )
         if self.at_least:
             goal = f">= {self.at_least:.2f}x {'met' if ratio is not None and ratio >= self.at_least else 'NOT met'}"
         return f"| {self.name} | {spread(self.ours)} | {spread(self.floor)} | {ratio_text} | {goal} | {self.note} |"
@@ -200,6 +211,20 @@ NOMINAL_LATENCY_S = 0.05
 # What the provider keeps of a request's time for other things than Cognito's writes: the answer,
 # the last ledger write and the saved answer, and one attempt's worst case, so that none lands late.
 RESERVE_S = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + cognito.ATTEMPT_S
+# How far the simulation may stray from a measurement at the same latency and still count as
+# validated: two cores shared by up to 150 processes, the emulator and the prober jitter every
+# call, so only a gross misfit, not the noise, should fail it.
+AGREEMENT = (0.67, 1.5)
+
+
+def agreement(simulated: float, measured: float) -> str:
+    """The simulation's check against the measurement, judged: its figure over the measured one."""
+    low, high = AGREEMENT
+    # Nothing measured to divide by: agreement only if the simulation found nothing either.
+    nothing = 1.0 if simulated <= 0 else float("inf")
+    ratio = simulated / measured if measured > 0 else nothing
+    judged = "met" if low <= ratio <= high else "NOT met"
+    return f"sim/measured in {low:.2f}-{high:g}x: {judged} ({ratio:.2f}x)"
 
 
 def measure(runs: Runs) -> list[Figure]:
@@ -404,6 +429,7 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
                 [run["makespan"]],
                 [floor],
                 goal=1.2,
+                all_of=(run["succeeded"], count),
                 note=f"{run['succeeded']}/{count} succeeded; {run['throttled']} throttled attempts; "
                 f"a call took {1000 * run['latency']:.0f} ms here meanwhile; floor: (N-1)/5",
             )
@@ -415,8 +441,9 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
                 "s",
                 [same.makespan],
                 [floor],
-                note=f"{len(same.succeeded)}/{count} succeeded; checks the simulation: "
-                f"{same.makespan / run['makespan']:.2f}x the measured makespan",
+                verdict=agreement(same.makespan, run["makespan"]),
+                note=f"{len(same.succeeded)}/{count} succeeded; checks the simulation against the measured "
+                f"{run['makespan']:.2f} s",
             )
         )
     for count in runs.simulated:
@@ -428,6 +455,7 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
                 [result.makespan],
                 [simulation.rate_floor(count)],
                 goal=1.2,
+                all_of=(len(result.succeeded), count),
                 note=f"{len(result.succeeded)}/{count} succeeded; {result.attempts - count} throttled attempts",
             )
         )
@@ -448,10 +476,14 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
     same = simulation.simulate(simulation.at_once(runs.tight, budget_s=TIGHT_BUDGET_S), latency_s=run["latency"])
     alone = simulation.simulate(simulation.at_once(100, budget_s=TIGHT_BUDGET_S), latency_s=NOMINAL_LATENCY_S)
     latency = f"{1000 * run['latency']:.0f} ms"
-    for how, count, succeeded in (
-        ("measured", runs.tight, run["succeeded"]),
-        (f"simulated at that {latency}", runs.tight, len(same.succeeded)),
-        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, len(alone.succeeded)),
+    floor_note = f"floor: what 5/s allows in {TIGHT_BUDGET_S:.0f} s less the {RESERVE_S:g} s reserve"
+    # The row at the measured latency validates the simulation, so it is judged against the
+    # measurement; the other two carry the 85% goal.
+    checked = agreement(len(same.succeeded), run["succeeded"])
+    for how, count, succeeded, check in (
+        ("measured", runs.tight, run["succeeded"], ""),
+        (f"simulated at that {latency}", runs.tight, len(same.succeeded), checked),
+        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, len(alone.succeeded), ""),
     ):
         figures.append(
             Figure(
@@ -459,8 +491,11 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
                 "",
                 [succeeded],
                 [min(allowed, count)],
-                at_least=0.85,
-                note=f"floor: what 5/s allows in {TIGHT_BUDGET_S:.0f} s less the {RESERVE_S:g} s reserve",
+                at_least=None if check else 0.85,
+                verdict=check,
+                note=f"{floor_note}; checks the simulation against the measured {run['succeeded']}"
+                if check
+                else floor_note,
             )
         )
     figures.append(

@@ -235,6 +235,7 @@ def main() -> int:
     parser.add_argument("--python", type=Path, help="the emulator's Python; default: REPO/.venv/bin/python")
     parser.add_argument("--pull-timeout", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (template copy, env file, logs)")
+    parser.add_argument("--check-docker", action="store_true", help="only check that a Docker engine answers")
     args = parser.parse_args()
     repo = args.repo.resolve()
     here = Path(__file__).resolve().parent  # standin-image.sh lies beside this
@@ -244,6 +245,8 @@ def main() -> int:
     if problem:
         print(f"local-invoke: {problem}", flush=True)
         return 2
+    if args.check_docker:
+        return 0
     sam = args.sam or (repo / ".venv/sam/bin/sam")
     if not sam.exists():
         sam = Path(shutil.which("sam") or sam)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
 import yaml
 
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
+from resource_server.provider import Provider
+from resource_server.startup import Misconfigured
 from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE
 from tests.support.lambda_runtime import ROOT
 
@@ -62,3 +65,32 @@ def test_sam_local_environment_only_overrides_what_the_template_declares() -> No
     assert local["AWS_ENDPOINT_URL"].startswith("http://host.docker.internal:"), "every service: make emulator"
     assert local["LEDGER_TABLE"] == LEDGER_TABLE, "the table make emulator holds"
     assert local["IDEMPOTENCY_TABLE"] == IDEMPOTENCY_TABLE
+
+
+@pytest.mark.parametrize(("declared", "allowed"), [("true", True), ("false", False), (" FALSE ", False)])
+def test_the_operators_allow_adoption_parameter_reaches_the_plan(
+    monkeypatch: pytest.MonkeyPatch, declared: str, allowed: bool
+) -> None:
+    assert template_environment()["ALLOW_ADOPTION"] == "AllowAdoption", "template.yaml: !Ref AllowAdoption"
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    monkeypatch.setenv("ALLOW_ADOPTION", declared)
+
+    assert Provider.from_environment().services.allow_adoption is allowed
+
+
+def test_an_allow_adoption_that_is_neither_true_nor_false_stops_the_provider_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    monkeypatch.setenv("ALLOW_ADOPTION", "yes")
+
+    with pytest.raises(Misconfigured, match='ALLOW_ADOPTION \'yes\' must be "true" or "false"'):
+        Provider.from_environment()
+
+
+def test_sam_deploy_guided_asks_for_allow_adoption_and_samconfig_keeps_the_answer() -> None:
+    parameters = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)["Parameters"]
+    saved = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]["deploy"]["parameters"]
+
+    assert parameters["AllowAdoption"]["AllowedValues"] == ["true", "false"]
+    assert 'AllowAdoption="true"' in saved["parameter_overrides"]

@@ -122,3 +122,22 @@ def test_an_answer_that_cannot_be_built_still_goes_out_as_a_minimal_failure(
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == "Internal error in the provider while answering; see its log"
     assert answer["PhysicalResourceId"] == f"{pool}|https://api.example.com", "the server it made is still named"
+
+
+def test_a_request_crhelper_fails_to_set_up_is_answered_once_at_its_own_url(
+    provider: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider.send(events.request("Create", events.properties(pool)))  # an earlier request, to another URL
+
+    def broken_set_up(*_args: Any) -> None:
+        raise RuntimeError("crhelper's own set-up")
+
+    monkeypatch.setattr(answer_module.Responder, "_crhelper_init", broken_set_up)
+    event = events.request("Delete", events.properties(pool), physical_id=f"{pool}|https://api.example.com")
+
+    answer = provider.send(event)
+
+    assert answer["RequestId"] == event["RequestId"], "this request's answer, not the last one's again"
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "Internal error in crhelper before the request ran: crhelper's own set-up"
+    assert answer["PhysicalResourceId"] == event["PhysicalResourceId"]

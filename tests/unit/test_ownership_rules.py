@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from resource_server.stack import StackReader
 from tests.support import emulator, events
@@ -66,11 +67,16 @@ def test_a_server_cognito_manages_is_never_adopted_updated_or_deleted(
 
     adopted = provider.send(events.request("Create", props))
     updated = provider.send(events.request("Update", props, physical_id=physical_id, old_properties=props))
+    elsewhere = events.properties(pool, identifier="https://elsewhere.example.com")
+    replaced = provider.send(
+        events.request("Update", props, physical_id=f"{pool}|https://elsewhere.example.com", old_properties=elsewhere)
+    )
     deleted = provider.send(events.request("Delete", props, physical_id=physical_id))
 
-    assert adopted["Status"] == updated["Status"] == "FAILED"
+    assert adopted["Status"] == updated["Status"] == replaced["Status"] == "FAILED"
     assert "is managed by Cognito itself (ManagedBy cognito-managed-login)" in adopted["Reason"]
     assert "can't be updated by a stack" in updated["Reason"]
+    assert "is managed by Cognito itself" in replaced["Reason"], "a replacement never takes it over either"
     assert deleted["Status"] == "SUCCESS", "the stack stays deletable"
     assert provider.writes == []
     assert cognito_idp.describe_resource_server(UserPoolId=pool, Identifier=API)["ResourceServer"]["Name"] == "Managed"
@@ -129,6 +135,13 @@ def test_a_create_whose_ledger_is_unreachable_makes_nothing_and_says_so(provider
     assert provider.writes == []
 
 
+def stubbed_stack_reader() -> tuple[StackReader, Stubber]:
+    """A StackReader whose CloudFormation answers exactly what the test queues."""
+    stack = StackReader(lambda: 1e18)
+    stack._client = boto3.client("cloudformation", region_name="us-east-1")
+    return stack, Stubber(stack._client)
+
+
 def stack_events(stack_id: str, *statuses: tuple[str, str]) -> list[dict[str, Any]]:
     """Events newest first, as DescribeStackEvents lists them: (physical id, status) pairs."""
     now = datetime.datetime.now(datetime.UTC)
@@ -136,6 +149,8 @@ def stack_events(stack_id: str, *statuses: tuple[str, str]) -> list[dict[str, An
         {
             "EventId": f"event-{n}",
             "StackId": stack_id,
+            "StackName": "parent",
+            "LogicalResourceId": "parent" if physical_id == stack_id else "Provider",
             "PhysicalResourceId": physical_id,
             "ResourceType": "AWS::CloudFormation::Stack",
             "ResourceStatus": status,
@@ -162,10 +177,37 @@ def test_only_the_stacks_own_create_or_update_complete_counts_as_success(
 ) -> None:
     stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/parent/1"
     nested = "arn:aws:cloudformation:us-east-1:123456789012:stack/parent-Provider-X/2"
-    # Newest first; the operation began with the oldest event.
+    # Newest first; the operation began with the oldest event. The nested stack's events carry the
+    # parent's StackId and ResourceType, as DescribeStackEvents lists them.
     listing = [(stack_id if who == "own" else nested, status) for who, status in reversed(listed)]
     shown = stack_events(stack_id, *listing, (stack_id, "UPDATE_IN_PROGRESS"))
-    stack = StackReader(lambda: 1e18)
-    monkeypatch.setattr(stack, "_own_events", lambda _id: iter(e for e in shown if e["PhysicalResourceId"] == stack_id))
+    stack, stubber = stubbed_stack_reader()
+    stubber.add_response("describe_stack_events", {"StackEvents": shown}, {"StackName": stack_id})
 
-    assert stack.operation_succeeded(stack_id, shown[-1]["EventId"]) is succeeded
+    with stubber:
+        assert stack.operation_succeeded(stack_id, shown[-1]["EventId"]) is succeeded
+
+
+@pytest.mark.parametrize(
+    ("status", "holds"),
+    [("CREATE_COMPLETE", True), ("UPDATE_COMPLETE", True), ("DELETE_COMPLETE", False), ("DELETE_SKIPPED", False)],
+)
+def test_a_resource_its_stack_deleted_or_left_behind_under_retain_no_longer_holds_its_server(
+    status: str, holds: bool
+) -> None:
+    # A stack deleted with DeletionPolicy Retain on the resource lists it DELETE_SKIPPED: it let it go.
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/owner/1"
+    detail = {
+        "StackId": stack_id,
+        "LogicalResourceId": "Api",
+        "PhysicalResourceId": f"us-east-1_Pool|{API}",
+        "ResourceType": "Custom::CognitoResourceServer",
+        "LastUpdatedTimestamp": datetime.datetime.now(datetime.UTC),
+        "ResourceStatus": status,
+    }
+    stack, stubber = stubbed_stack_reader()
+    expected = {"StackName": stack_id, "LogicalResourceId": "Api"}
+    stubber.add_response("describe_stack_resource", {"StackResourceDetail": detail}, expected)
+
+    with stubber:
+        assert stack.holds(stack_id, "Api", f"us-east-1_Pool|{API}") is holds
