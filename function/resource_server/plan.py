@@ -357,6 +357,11 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     if record is not None and record.state in LIVE and record.owner == work.owner:
         logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
         return _update_in_place(server, work)
+    if _taken_in_this_rollback(record, work):
+        # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
+        # and to this resource: writing now would only be undone.
+        logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
+        return _success(server)
     held = cognito.describe(server.id)
     _refuse_if_managed(held, "taken over")
     if held is None:
@@ -402,6 +407,22 @@ def _remove_if_landed(server: ResourceServer, work: _Work) -> bool:
         return False
     logger.info("Removed what a create in doubt may have made", extra={"server": str(server.id)})
     return True
+
+
+def _taken_in_this_rollback(record: Record | None, work: _Work) -> bool:
+    """Whether another resource of this stack adopted this resource's server in the update now
+    rolling back: this resource moved to another Identifier, the other took the old one over."""
+    displaced = record.displaced if record is not None and record.state is State.ADOPTED else None
+    if displaced is None or displaced.owner != work.owner:
+        return False
+    try:
+        return work.services.stack.status(work.request.stack_id) == UPDATE_ROLLBACK
+    except StatusUnknown as unknown:
+        raise RequestFailed(
+            f"{work.request.logical_resource_id} is rolling back onto a server another resource of this stack "
+            f"adopted; the provider needs the stack's status to tell ({unknown.why}): allow that, then continue "
+            "the rollback"
+        ) from unknown
 
 
 def _rolling_back(held: Held, work: _Work) -> bool:

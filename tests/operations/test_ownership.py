@@ -16,7 +16,7 @@ from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy
 from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE, forget_events_before_the_last_operation
 from tests.support.in_process import Environments, Harness
-from tests.support.stack_operations import Custom, ModelStack, Nested, Sibling
+from tests.support.stack_operations import Custom, ModelStack, Nested, ReplacementRollback, Sibling
 
 
 def record(pool: str, identifier: str = API) -> dict[str, Any] | None:
@@ -333,6 +333,30 @@ def test_a_move_within_a_stack_that_fails_gives_the_server_back_to_the_logical_i
     assert (restored["logical"]["S"], restored["state"]["S"]) == ("Api", State.MADE)
     assert stack.delete() == "DELETE_COMPLETE"
     assert held(cognito_idp, pool) == {}, "the logical id that holds it again deletes it: nothing leaked"
+
+
+@pytest.mark.parametrize("rollback", list(ReplacementRollback))
+def test_a_failed_move_while_the_old_logical_id_moves_to_another_identifier_gives_the_server_back(
+    provider: Harness, cognito_idp: Any, pool: str, rollback: ReplacementRollback
+) -> None:
+    # Found by test_provider_model.py: Api is replaced onto a new Identifier while Admin adopts
+    # Api's server, and a sibling fails; Api's rollback Update comes back onto that server first.
+    stack = ModelStack(provider.send, rollback)
+    stack.create({"Api": Custom(events.properties(pool, name="Alpha", scopes=[]))})
+    before = held(cognito_idp, pool)
+
+    status = stack.update(
+        {
+            "Api": Custom(events.properties(pool, "https://a.example.com")),
+            "Admin": Custom(adopting(pool, name="Alpha", scopes=[("read", "Read")])),
+            "Client": Sibling(fails=True),
+        }
+    )
+
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert held(cognito_idp, pool) == before, "given back as it was, and the replacement removed"
+    assert stack.delete() == "DELETE_COMPLETE"
+    assert held(cognito_idp, pool) == {}
 
 
 def test_a_failed_move_of_a_server_1_0_0_made_leaves_it_to_the_logical_id_it_came_from(

@@ -367,6 +367,9 @@ def contended(emulator: CognitoEmulator, function: LocalLambda, count: int, time
     FAULTS.servers_per_pool = 300  # the quota raised as far as Cognito allows
     # How long a call takes here while they run: the simulation is checked at that latency.
     latencies: list[float] = []
+    # And a ledger read: the writers' queue is read from DynamoDB, which a single emulator
+    # process serves to every writer at once.
+    ledger_latencies: list[float] = []
     running = threading.Event()
     running.set()
 
@@ -376,6 +379,9 @@ def contended(emulator: CognitoEmulator, function: LocalLambda, count: int, time
             started = time.perf_counter()
             client.describe_user_pool(UserPoolId=pool)
             latencies.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            dynamodb.get_item(TableName=LEDGER_TABLE, Key={"server": {"S": "probe"}})
+            ledger_latencies.append(time.perf_counter() - started)
             time.sleep(0.2)
 
     prober = threading.Thread(target=probe, daemon=True)
@@ -402,6 +408,7 @@ def contended(emulator: CognitoEmulator, function: LocalLambda, count: int, time
         "leftover": leftover,
         "unanswered": sum(a["Status"] not in ("SUCCESS", "FAILED") for a in answers),
         "latency": statistics.median(latencies) if latencies else 0.0,
+        "ledger_latency": statistics.median(ledger_latencies) if ledger_latencies else 0.0,
     }
 
 
@@ -431,7 +438,8 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
                 goal=1.2,
                 all_of=(run["succeeded"], count),
                 note=f"{run['succeeded']}/{count} succeeded; {run['throttled']} throttled attempts; "
-                f"a call took {1000 * run['latency']:.0f} ms here meanwhile; floor: (N-1)/5",
+                f"a call took {1000 * run['latency']:.0f} ms here meanwhile, a ledger read "
+                f"{1000 * run['ledger_latency']:.0f} ms; floor: (N-1)/5",
             )
         )
         same = simulation.simulate(simulation.at_once(count), latency_s=run["latency"])
