@@ -242,7 +242,7 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             "(its AllowAdoption parameter is false): delete it, or choose another Identifier"
         )
     try:
-        started = services.stack.operation_start(request.stack_id)
+        started = services.stack.operation(request.stack_id)
         if started is None:
             raise StatusUnknown("cloudformation:DescribeStackEvents found no such stack")
     except StatusUnknown as unknown:
@@ -250,7 +250,14 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             "Could not adopt: the provider must know which stack operation adopts the server "
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
-    operation, _began = started
+    if not started.going_forward:
+        # CloudFormation cancelled this Create, and its Delete may already have run and found
+        # nothing of this resource's to give back: so it must take nothing now.
+        raise RequestFailed(
+            f"Cancelled: the stack is already in {started.status:.40}; nothing was adopted",
+            physical_id=request.marker,
+        )
+    operation = started.event_id
     # A server moved from another logical id: if this adoption is undone, that one holds it again.
     displaced = record if record is not None and record.state in LIVE and record.owner != work.owner else None
     adopted = _claim(
@@ -538,14 +545,14 @@ def _made_by_the_create_undone(record: Record, create_marker: str | None, work: 
     if record.issued_at is None:
         return False
     try:
-        started = work.services.stack.operation_start(work.request.stack_id)
+        started = work.services.stack.operation(work.request.stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
             f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60} "
             f"({unknown.why}); allow that, then retry. The server was left as it was"
         ) from unknown
     # No such stack: no operation of it is running, so no Create of it was cancelled.
-    return started is not None and record.issued_at >= started[1] - CLOCK_SLACK_S
+    return started is not None and record.issued_at >= started.began - CLOCK_SLACK_S
 
 
 def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
@@ -585,8 +592,8 @@ def _adoption_succeeded(record: Record, work: _Work) -> bool:
         return False
     stack = work.services.stack
     try:
-        started = stack.operation_start(record.owner.stack_id)
-        if started is not None and started[0] != record.operation:
+        started = stack.operation(record.owner.stack_id)
+        if started is not None and started.event_id != record.operation:
             # A later operation began, and this resource outlived the one that adopted it: that
             # one succeeded, as a failed one's rollback removes what it created. So no Delete,
             # years on, needs the stack's history back to the adoption.

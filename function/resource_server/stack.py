@@ -3,8 +3,9 @@
 - Whether the operation that adopted a server succeeded (a Delete of an adopted server that no
   later request has settled): the stack's own events after the operation began.
 - Whether a resource still holds a server (before another stack adopts it): DescribeStackResource.
-- When the stack's current operation began (a Delete that names no server, to tell a Create
-  cancelled in this operation from an older one).
+- The stack's current operation: when it began (a Delete that names no server, to tell a Create
+  cancelled in this operation from an older one), and whether it still goes forward (an
+  adoption delivered after CloudFormation cancelled it adopts nothing).
 - The stack's status, for a server made by 1.0.0, which has no ledger record.
 
 Only the stack's own events count: a parent stack's list also holds its nested stacks' events,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,6 +36,20 @@ FAILED = frozenset({"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "UPDATE_FAILED", "U
 # A resource a stack deleted, or left behind under DeletionPolicy Retain as the stack was deleted.
 GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
 STACK_TYPE = "AWS::CloudFormation::Stack"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A stack's current operation: the event that began it, when, and where it stands now."""
+
+    event_id: str
+    began: float  # seconds since the epoch
+    status: str  # the stack's newest own event, such as UPDATE_ROLLBACK_IN_PROGRESS
+
+    @property
+    def going_forward(self) -> bool:
+        """Whether it still creates and updates: a Create that arrives otherwise was cancelled."""
+        return self.status in OPERATION_STARTS
 
 
 class StatusUnknown(Exception):
@@ -64,13 +80,15 @@ class StackReader:
         logger.info("Read the stack's status", extra={"stack_status": status})
         return status
 
-    def operation_start(self, stack_id: str) -> tuple[str, float] | None:
-        """The event that began the stack's current operation: its EventId and its time (seconds
-        since the epoch); None when there is no such stack. Raises StatusUnknown."""
+    def operation(self, stack_id: str) -> Operation | None:
+        """The stack's current operation, from its newest own events; None when there is no such
+        stack. Raises StatusUnknown."""
+        status = None
         try:
             for event in self._own_events(stack_id):
+                status = status or str(event["ResourceStatus"])
                 if event["ResourceStatus"] in OPERATION_STARTS:
-                    return str(event["EventId"]), event["Timestamp"].timestamp()
+                    return Operation(str(event["EventId"]), event["Timestamp"].timestamp(), status)
         except StackMissing:
             return None
         raise StatusUnknown("the stack's events hold no start of its current operation")

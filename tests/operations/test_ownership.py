@@ -14,7 +14,13 @@ from resource_server.ownership import State
 from tests.operations.test_adoption import HAND_MADE, adopting, existing_server
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy
-from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE, forget_events_before_the_last_operation
+from tests.support.emulator import (
+    FAULTS,
+    IDEMPOTENCY_TABLE,
+    LEDGER_TABLE,
+    forget_events_before_the_last_operation,
+    set_stack_status,
+)
 from tests.support.in_process import Environments, Harness
 from tests.support.stack_operations import Custom, ModelStack, Nested, ReplacementRollback, Sibling
 
@@ -128,6 +134,33 @@ def test_a_cancelled_adoption_is_given_back(environments: Environments, cognito_
     assert stack.requests[0].cancelled
     assert held(cognito_idp, pool) == before
     assert state_of(pool) == State.GONE
+
+
+def test_an_adoption_delivered_after_the_delete_that_undoes_it_takes_nothing(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    # Found by test_provider_model.py: Admin, in the same update, adopts the server Api held; the
+    # Delete with the id CloudFormation made up ran first, found Api's record, and had nothing to undo.
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool, name="Alpha", scopes=[]))})
+    before = held(cognito_idp, pool)
+    props = adopting(pool, name="Alpha", scopes=[("read", "Read")])
+    set_stack_status(stack.stack_id, "UPDATE_IN_PROGRESS")
+    create = {**events.request("Create", props), "StackId": stack.stack_id, "LogicalResourceId": "Admin"}
+    set_stack_status(stack.stack_id, "UPDATE_ROLLBACK_IN_PROGRESS")  # a sibling failed; the Create is cancelled
+    delete = {
+        **events.request("Delete", props, physical_id=f"{stack.name}-Admin-1X2Y3Z4W5V6U"),
+        "StackId": stack.stack_id,
+        "LogicalResourceId": "Admin",
+    }
+
+    assert provider.send(delete)["Status"] == "SUCCESS"
+    late = provider.send(create)
+
+    assert late["Status"] == "FAILED"
+    assert late["Reason"].startswith("Cancelled: the stack is already in UPDATE_ROLLBACK_IN_PROGRESS")
+    assert held(cognito_idp, pool) == before
+    assert record(pool)["logical"]["S"] == "Api"
 
 
 def test_a_cancelled_create_never_touches_a_server_that_existed_before_it(
