@@ -333,6 +333,11 @@ def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
     cognito = work.services.cognito
     record = _read(server.id, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
+        if _taken_in_this_rollback(record, work):
+            # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
+            # and to this resource: writing now would only be undone.
+            logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
+            return _success(server)
         raise RequestFailed(f"{server.identifier:.60} is held by {record.owner}, not by this resource; not changed")
     _refuse_if_superseded(record, work)
     held = cognito.describe(server.id)
@@ -357,7 +362,8 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     takes over a server: if the new Identifier is held, it must be this resource's own, as when
     CloudFormation rolls a replacement back with an Update onto the server it replaced."""
     cognito = work.services.cognito
-    _refuse_if_superseded(_read(current, work), work)
+    current_record = _read(current, work)
+    _refuse_if_superseded(current_record, work)
     record = _read(server.id, work)
     if record is not None and _cancelled(record, work):
         raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
@@ -365,15 +371,13 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
         logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
         return _update_in_place(server, work)
     if _taken_in_this_rollback(record, work):
-        # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
-        # and to this resource: writing now would only be undone.
         logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
         return _success(server)
     held = cognito.describe(server.id)
     _refuse_if_managed(held, "taken over")
     if held is None:
         return _make_replacement(server, record, work)
-    if record is None and _rolling_back(held, work):
+    if record is None and _rolling_back_a_replacement(held, current_record, work):
         return _update_in_place(server, work)
     holder = f", held by {record.owner}" if record is not None and record.state in LIVE else ""
     raise RequestFailed(
@@ -432,17 +436,26 @@ def _taken_in_this_rollback(record: Record | None, work: _Work) -> bool:
         ) from unknown
 
 
-def _rolling_back(held: Held, work: _Work) -> bool:
-    """For a server 1.0.0 made, which has no record: only the stack's status tells the Update back
-    onto it in a rollback from an Update onto someone else's server; unread, nothing is taken."""
+def _rolling_back_a_replacement(held: Held, current: Record | None, work: _Work) -> bool:
+    """For a server 1.0.0 made, which has no record: an Update onto it is the rollback of this
+    resource's replacement only while the stack rolls its update back, and only if the server the
+    event's physical id names was made by this resource in that update. A forward Update that
+    CloudFormation cancelled, delivered after the rollback began, is neither; unread, nothing is taken."""
+    if current is None or current.owner != work.owner or current.state not in (State.CREATING, State.MADE):
+        return False
     try:
-        status = work.services.stack.status(work.request.stack_id)
+        operation = work.services.stack.operation(work.request.stack_id)
     except StatusUnknown as unknown:
         raise RequestFailed(
             f"Identifier already exists in {held.server.user_pool_id}. If this is a rollback, the provider "
-            f"needs the stack's status to restore it ({unknown.why}): allow that, then continue the rollback"
+            f"needs the stack's events to restore it ({unknown.why}): allow that, then continue the rollback"
         ) from unknown
-    return status == UPDATE_ROLLBACK
+    return bool(
+        operation is not None
+        and operation.status == UPDATE_ROLLBACK
+        and current.issued_at is not None
+        and current.issued_at >= operation.began - CLOCK_SLACK_S
+    )
 
 
 def _refuse_if_superseded(record: Record | None, work: _Work) -> None:

@@ -6,7 +6,8 @@
 - The stack's current operation: when it began (a Delete that names no server, to tell a Create
   cancelled in this operation from an older one), and whether it still goes forward (an
   adoption delivered after CloudFormation cancelled it adopts nothing).
-- The stack's status, for a server made by 1.0.0, which has no ledger record.
+- The stack's status, for a rollback Update onto a server another logical id of the stack
+  adopted in the update that failed.
 
 Only the stack's own events count: a parent stack's list also holds its nested stacks' events,
 with the same ResourceType and their own ARN as PhysicalResourceId.

@@ -4,6 +4,7 @@ stacks made with 1.0.0. Issue 14 reproduced each case on 1.0.0 (ee227e6)."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
@@ -390,6 +391,63 @@ def test_a_failed_move_while_the_old_logical_id_moves_to_another_identifier_give
     assert held(cognito_idp, pool) == before, "given back as it was, and the replacement removed"
     assert stack.delete() == "DELETE_COMPLETE"
     assert held(cognito_idp, pool) == {}
+
+
+FOREIGN = "https://foreign.example.com"
+
+
+def test_a_rollback_update_onto_the_server_another_logical_id_adopted_in_the_failed_update_answers(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    # Found by test_provider_model.py: Admin adopts Api's server while Api moves onto a server
+    # that exists, which fails; Api's rollback Update comes back to its server before Admin's
+    # cleanup Delete gives it back.
+    cognito_idp.create_resource_server(UserPoolId=pool, Identifier=FOREIGN, Name="Not ours")
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool, name="Alpha", scopes=[]))})
+    before = held(cognito_idp, pool)
+    old, moved = events.properties(pool, name="Alpha", scopes=[]), events.properties(pool, FOREIGN, "Alpha")
+    physical_id = f"{pool}|{API}"
+
+    def sent(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        return provider.send({**event, "StackId": stack.stack_id, "LogicalResourceId": logical_id})
+
+    set_stack_status(stack.stack_id, "UPDATE_IN_PROGRESS")
+    admin = sent("Admin", events.request("Create", adopting(pool, name="Alpha", scopes=[("read", "Read")])))
+    forward = sent("Api", events.request("Update", moved, physical_id=physical_id, old_properties=old))
+    set_stack_status(stack.stack_id, "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = sent("Api", events.request("Update", old, physical_id=physical_id, old_properties=moved))
+    set_stack_status(stack.stack_id, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    cleanup = sent("Admin", events.request("Delete", adopting(pool), physical_id=admin["PhysicalResourceId"]))
+
+    assert (admin["Status"], forward["Status"]) == ("SUCCESS", "FAILED")
+    assert back["Status"] == cleanup["Status"] == "SUCCESS"
+    assert held(cognito_idp, pool) == before
+    restored = record(pool)
+    assert restored is not None
+    assert restored["logical"]["S"] == "Api"
+
+
+def test_a_forward_replacement_delivered_after_the_rollback_began_never_takes_a_server_that_exists(
+    provider: Harness, cognito_idp: Any, pool: str
+) -> None:
+    # Found by test_provider_model.py: a cancelled forward Update, delivered late, looked like the
+    # rollback of a replacement onto a server 1.0.0 made, and took over someone else's server.
+    cognito_idp.create_resource_server(UserPoolId=pool, Identifier=FOREIGN, Name="Not ours")
+    stack = ModelStack(provider.send)
+    stack.create({"Api": Custom(events.properties(pool))})
+    before = held(cognito_idp, pool)
+    old, moved = events.properties(pool), events.properties(pool, FOREIGN, "Taken")
+    began = time.time() + 10  # on CloudFormation's clock, after the create-stack's requests
+    set_stack_status(stack.stack_id, "UPDATE_IN_PROGRESS", datetime.datetime.fromtimestamp(began, datetime.UTC))
+    forward = events.request("Update", moved, physical_id=f"{pool}|{API}", old_properties=old, signed_at=began + 1)
+    set_stack_status(stack.stack_id, "UPDATE_ROLLBACK_IN_PROGRESS")  # a sibling failed; it was cancelled
+
+    late = provider.send({**forward, "StackId": stack.stack_id, "LogicalResourceId": "Api"})
+
+    assert late["Status"] == "FAILED"
+    assert "a replacement never takes over an existing server" in late["Reason"]
+    assert held(cognito_idp, pool) == before
 
 
 def test_a_failed_move_of_a_server_1_0_0_made_leaves_it_to_the_logical_id_it_came_from(

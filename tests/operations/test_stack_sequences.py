@@ -110,14 +110,14 @@ def test_rollback_of_a_1_0_0_server_that_cannot_read_the_stack_takes_nothing_and
     stack.create({"Api": Custom(events.properties(pool))})
     legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
     before = held(cognito_idp, pool)
-    FAULTS.fail("DescribeStacks", "AccessDenied", status=403, message="not authorized to DescribeStacks")
+    FAULTS.fail("DescribeStackEvents", "AccessDenied", status=403, message="not authorized to DescribeStackEvents")
 
     status = stack.update({"Api": Custom(events.properties(pool, identifier=V2)), "Client": Sibling(fails=True)})
 
     assert status == "UPDATE_ROLLBACK_FAILED"
     reason = stack.requests[-1].answer["Reason"]
     assert "If this is a rollback" in reason
-    assert "cloudformation:DescribeStacks failed: AccessDenied" in reason
+    assert "cloudformation:DescribeStackEvents failed: AccessDenied" in reason
     assert len(reason) <= 240
     assert stack.continue_update_rollback() == "UPDATE_ROLLBACK_COMPLETE"
     assert held(cognito_idp, pool) == before
