@@ -74,7 +74,7 @@ model: $(STAMP)
 	STACK_MODEL_EXAMPLES=$(or $(EXAMPLES),100) STACK_MODEL_STEPS=$(or $(STEPS),10) \
 	PROVIDER_MODEL_EXAMPLES=$(or $(EXAMPLES),100) PROVIDER_MODEL_STEPS=$(or $(STEPS),10) \
 		$(BIN)/python -m pytest tests/operations/test_stack_model.py tests/operations/test_provider_model.py \
-		-q -p no:randomly --durations=0 -s --hypothesis-show-statistics
+		-q -p no:randomly --durations=0 -s
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.tools.demo

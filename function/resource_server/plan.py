@@ -367,12 +367,11 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     record = _read(server.id, work)
     if record is not None and _cancelled(record, work):
         raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
-    if record is not None and record.state in LIVE and record.owner == work.owner:
-        logger.info("The Identifier is this resource's own server: back onto it", extra={"server": str(server.id)})
+    if record is not None and record.state in LIVE and (record.owner == work.owner or _taken_from(record, work)):
+        logger.info(
+            "The Identifier is, or was, this resource's own server: back onto it", extra={"server": str(server.id)}
+        )
         return _update_in_place(server, work)
-    if _taken_in_this_rollback(record, work):
-        logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
-        return _success(server)
     held = cognito.describe(server.id)
     _refuse_if_managed(held, "taken over")
     if held is None:
@@ -420,11 +419,15 @@ def _remove_if_landed(server: ResourceServer, work: _Work) -> bool:
     return True
 
 
-def _taken_in_this_rollback(record: Record | None, work: _Work) -> bool:
+def _taken_from(record: Record, work: _Work) -> bool:
+    """Whether another resource adopted this server from this resource, and has not settled it."""
+    return record.state is State.ADOPTED and record.displaced is not None and record.displaced.owner == work.owner
+
+
+def _taken_in_this_rollback(record: Record, work: _Work) -> bool:
     """Whether another resource of this stack adopted this resource's server in the update now
     rolling back: this resource moved to another Identifier, the other took the old one over."""
-    displaced = record.displaced if record is not None and record.state is State.ADOPTED else None
-    if displaced is None or displaced.owner != work.owner:
+    if not _taken_from(record, work):
         return False
     try:
         return work.services.stack.status(work.request.stack_id) == UPDATE_ROLLBACK
