@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -42,8 +41,7 @@ REPEATABLE = frozenset({"DeleteResourceServer", "DescribeResourceServer"})
 NOT_ENABLED = "OperationNotEnabledException"
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """What Cognito holds for a server."""
 
     server: ResourceServer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .event import is_utf8
 from .failure import REASON_ROOM, RequestFailed
@@ -23,8 +23,7 @@ SCOPE_KEYS = ("ScopeName", "ScopeDescription")
 MAX_SCOPES = 100
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One field's length and pattern, from the Cognito API reference."""
 
     max_length: int
@@ -69,8 +68,7 @@ SCOPE_DESCRIPTION = Rule(256, re.compile(r".+", re.DOTALL), "must not be empty")
 POOL_ARN = re.compile(r"arn:[\w-]+:cognito-idp:[\w-]+:\d{12}:userpool/(?P<id>.+)", re.ASCII)
 
 
-@dataclass(frozen=True)
-class ServerId:
+class ServerId(NamedTuple):
     """Where a resource server lives. Its text form is the physical id, as in Terraform's import id."""
 
     user_pool_id: str
@@ -91,14 +89,12 @@ class ServerId:
         return cls(user_pool_id, identifier)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     name: str
     description: str
 
 
-@dataclass(frozen=True)
-class ResourceServer:
+class ResourceServer(NamedTuple):
     """The state a resource asks Cognito to hold."""
 
     user_pool_id: str

@@ -16,7 +16,6 @@ import random
 import time
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 import boto3
@@ -79,12 +78,12 @@ class Everything:
 EVERY_OPERATION = Everything()
 
 
-@dataclass
 class Write:
     """One write call's attempts: whether Cognito may have acted on one whose answer was lost."""
 
-    in_doubt: bool = False  # an attempt was sent and its outcome is unknown
-    lost_until: float = 0.0  # when every attempt whose answer was lost has had time to land
+    def __init__(self) -> None:
+        self.in_doubt = False  # an attempt was sent and its outcome is unknown
+        self.lost_until = 0.0  # when every attempt whose answer was lost has had time to land
 
 
 class Pacing:

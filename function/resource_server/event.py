@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 from urllib.parse import parse_qs, urlsplit
 
 RequestType = Literal["Create", "Update", "Delete"]
@@ -37,8 +36,7 @@ _PLAIN = re.compile(r"[^\w-]", re.ASCII)  # what a marker keeps of the ids it na
 URL_LIFETIME_S = 7200
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """What the plan reads. The answer echoes the rest of the envelope from the event (delivery.py)."""
 
     request_type: RequestType

@@ -44,8 +44,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -87,8 +86,7 @@ LIVE = frozenset({State.CREATING, State.MADE, State.ADOPTED, State.HELD})
 UNCONFIRMED = frozenset({State.CREATING, State.MADE, State.ADOPTED})  # no later request named it yet
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     stack_id: str
     logical_id: str
 
@@ -97,8 +95,7 @@ class Owner:
         return f"{self.logical_id} of stack {stack_name}"
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     server_id: ServerId
     state: State
     owner: Owner
@@ -255,7 +252,7 @@ class Ledger:
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""
         self._finishing = True
-        settled = replace(record, state=state, version=record.version + 1, lease=None, **changes)
+        settled = record._replace(state=state, version=record.version + 1, lease=None, **changes)
         self._write(settled, record)
         self._held = None
         return settled
@@ -278,7 +275,7 @@ class Ledger:
 
     def cancel(self, record: Record, issued_at: float | None) -> Record:
         """Fence off a Create of the owner that has not run yet: it will find this and do nothing."""
-        cancelled = replace(record, version=record.version + 1, cancelled_at=issued_at or time.time())
+        cancelled = record._replace(version=record.version + 1, cancelled_at=issued_at or time.time())
         self._write(cancelled, record)
         return cancelled
 
@@ -429,7 +426,7 @@ def _item(record: Record) -> dict[str, Any]:
 
 def _displaced_item(displaced: Record) -> dict[str, Any]:
     """What is restored of a displaced record: one level, with neither lease nor a record it displaced."""
-    whole = _item(replace(displaced, lease=None, displaced=None, returned=False))
+    whole = _item(displaced._replace(lease=None, displaced=None, returned=False))
     return {key: value for key, value in whole.items() if key in DISPLACED_KEYS}
 
 

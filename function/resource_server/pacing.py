@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .deadline import Pacing
 
@@ -43,8 +43,7 @@ WINDOW_ROUND_TRIPS = 10
 REREAD_S = 1.0
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(NamedTuple):
     """A request that may write to Cognito: its place in the queue."""
 
     holder: str  # the delivery that holds it
@@ -53,8 +52,7 @@ class Lease:
     writes_until: float  # seconds since the epoch: it starts no Cognito write after this
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """The writers ahead of one, that can still write: in its pool, and in the whole account."""
 
     in_pool: int
@@ -70,8 +68,7 @@ def wait_for_turn(line: Line) -> tuple[float, float]:
     return pool_wait, 1 / POOL_RATE
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """What a throttled writer does next: try again after `wait_s`, or look at the queue again then."""
 
     wait_s: float

@@ -7,8 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import contract, outputs
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
@@ -27,14 +26,12 @@ CONTENDED_TRIES = 5
 CLOCK_SLACK_S = 1.0
 
 
-@dataclass(frozen=True)
-class Create:
+class Create(NamedTuple):
     server: ResourceServer
     adopt: bool  # AdoptExisting "true": take over a server that already holds the Identifier
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """Name and Scopes change in place; a new UserPoolId or Identifier is a replacement, whose old
     server CloudFormation's cleanup deletes by its old physical id."""
 
@@ -43,14 +40,12 @@ class Update:
     orphan: ServerId | None  # a server the old properties name but the physical id does not
 
 
-@dataclass(frozen=True)
-class Delete:
+class Delete(NamedTuple):
     server_id: ServerId
     adopt: bool
 
 
-@dataclass(frozen=True)
-class Undo:
+class Undo(NamedTuple):
     """A Delete whose physical id names no server: our marker, when the Create answered FAILED, or
     an id CloudFormation made up, when it cancelled the Create. What that Create made or adopted,
     if anything, is found through the properties and the ledger."""
@@ -62,8 +57,7 @@ class Undo:
 Step = Create | Update | Delete | Undo
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(NamedTuple):
     """What a plan is carried out with: the modules that talk to AWS, and the operator's choices."""
 
     cognito: Cognito
@@ -72,13 +66,13 @@ class Services:
     allow_adoption: bool = True
 
 
-@dataclass
 class Progress:
     """One request's progress, for the answer. `names` is the server a FAILED Create must name, so
     that the rollback Delete finds it: one it adopted, or one whose create may have landed."""
 
-    names: ServerId | None = None
-    answer: Answer | None = None  # once worked out
+    def __init__(self) -> None:
+        self.names: ServerId | None = None
+        self.answer: Answer | None = None  # once worked out
 
     def failed_physical_id(self, event: Mapping[str, object]) -> str:
         """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
@@ -88,15 +82,14 @@ class Progress:
         return fallback_physical_id(event)
 
 
-@dataclass
-class _Work:
+class _Work(NamedTuple):
     request: Request
     services: Services
     progress: Progress
-    owner: Owner = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.owner = Owner(self.request.stack_id, self.request.logical_resource_id)
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.request.stack_id, self.request.logical_resource_id)
 
 
 def decide(request: Request) -> Step:

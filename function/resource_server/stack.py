@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -39,8 +38,7 @@ GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """A stack's current operation: the event that began it, when, and where it stands now."""
 
     event_id: str
