@@ -53,6 +53,8 @@ class RuntimeApi:
         self._done: dict[str, tuple[str, bytes]] = {}
         self._changed = threading.Condition()
         self.init_error: bytes | None = None
+        self.first_poll: float | None = None  # time.monotonic() of the first GET next: init ended
+        self._polled = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,9 @@ class RuntimeApi:
                 if self.path != f"{PREFIX}/invocation/next":
                     self._reply(404)
                     return
+                if api.first_poll is None:
+                    api.first_poll = time.monotonic()
+                    api._polled.set()
                 request_id, body, deadline_ms = api._next.get()
                 self._reply(
                     200,
@@ -117,6 +122,9 @@ class RuntimeApi:
                     return None
             return self._done[request_id]
 
+    def polled(self, timeout_s: float) -> bool:
+        return self._polled.wait(timeout_s)
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -125,10 +133,22 @@ class RuntimeApi:
 class LambdaInstance:
     """One execution environment running the built function on one SDK, warm between invocations."""
 
-    def __init__(self, sdk: str, endpoint: str, cert_file: Path, *, ahead: Path | None = None, **env: str) -> None:
-        """`ahead`: a folder Python searches before /var/task, as for a broken layer."""
+    def __init__(
+        self,
+        sdk: str,
+        endpoint: str,
+        cert_file: Path,
+        *,
+        ahead: Path | None = None,
+        handler: str = "app.handler",
+        build: Path = BUILD,
+        **env: str,
+    ) -> None:
+        """`ahead`: a folder Python searches before /var/task, as for a broken layer. `build`
+        stands in for /var/task; `handler` is the function's Handler setting."""
         self.sdk = sdk
         self._endpoint, self._cert_file, self._env, self._ahead = endpoint, cert_file, env, ahead
+        self._handler, self._build = handler, build
         self._log = tempfile.NamedTemporaryFile(prefix=f"lambda-{sdk}-", suffix=".log")  # noqa: SIM115 - lives with the instance
         self.api = RuntimeApi()
         self.process = self._start()
@@ -136,12 +156,14 @@ class LambdaInstance:
     def _start(self) -> subprocess.Popen[bytes]:
         sdk_dir = SDKS / self.sdk
         assert (sdk_dir / ".installed").exists(), f"{sdk_dir} is missing: run the tests through make"
-        assert (BUILD / "app.py").exists(), f"{BUILD} is missing: run `make package` first"
+        assert (self._build / "app.py").exists(), f"{self._build} is missing: run `make package` first"
         env = function_environment(self._endpoint, self._cert_file, **self._env)
         env.update(
             {
-                "PYTHONPATH": os.pathsep.join([*([str(self._ahead)] if self._ahead else []), str(BUILD), str(sdk_dir)]),
-                "LAMBDA_TASK_ROOT": str(BUILD),
+                "PYTHONPATH": os.pathsep.join(
+                    [*([str(self._ahead)] if self._ahead else []), str(self._build), str(sdk_dir)]
+                ),
+                "LAMBDA_TASK_ROOT": str(self._build),
                 "AWS_LAMBDA_RUNTIME_API": self.api.address,
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -149,13 +171,21 @@ class LambdaInstance:
             }
         )
         # -S: no site-packages, as /var/task and /var/runtime are all the function sees.
+        self.started = time.monotonic()
         return subprocess.Popen(
-            [lambda_python(), "-S", "-m", "awslambdaric", "app.handler"],
-            cwd=BUILD,
+            [lambda_python(), "-S", "-m", "awslambdaric", self._handler],
+            cwd=self._build,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def init_duration(self, timeout_s: float = 30.0) -> float:
+        """Seconds from the process's start to its first poll for an event, as Lambda's Init
+        Duration counts them: the runtime client's start, then the handler module's import."""
+        if not self.api.polled(timeout_s) or self.api.first_poll is None:
+            raise RuntimeError(f"{self._handler} did not finish init:\n{self.logs}")
+        return self.api.first_poll - self.started
 
     def invoke(self, event: dict[str, Any], timeout_s: float = 60.0) -> Invocation:
         started = time.monotonic()
