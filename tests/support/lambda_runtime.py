@@ -71,10 +71,20 @@ def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> 
     return env
 
 
-def start(event: dict[str, Any] | None, env: dict[str, str], timeout_s: float = 60.0) -> subprocess.Popen[str]:
-    """A cold Lambda process; it runs init, then waits for its event on stdin (None: send it later)."""
+def start(
+    event: dict[str, Any] | None, env: dict[str, str], timeout_s: float = 60.0, *, yields: bool = False
+) -> subprocess.Popen[str]:
+    """A cold Lambda process; it runs init, then waits for its event on stdin (None: send it later).
+    `yields`: it runs at a lower priority than the emulators, as a Lambda shares no CPU with AWS's
+    services; without it, a hundred runnable processes starve the emulators' single threads."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.lambda_runtime", str(timeout_s)],
+        [
+            *(["nice", "-n", "10"] if yields else []),
+            sys.executable,
+            "-m",
+            "tests.support.lambda_runtime",
+            str(timeout_s),
+        ],
         cwd=ROOT,
         env=env,
         stdin=subprocess.PIPE,
@@ -137,13 +147,16 @@ def run_at_once(
     timeout_s: float = 60.0,
     *,
     timed_out: list[str] | None = None,
+    released: list[float] | None = None,
 ) -> list[dict[str, Any]]:
     """Cold-start one process per request, then hand them their events at the same moment, as
     CloudFormation does with independent resources. Returns their answers, in order. A function
-    that hits its deadline fails the run, unless `timed_out` is given: then its logs go there."""
+    that hits its deadline fails the run, unless `timed_out` is given: then its logs go there.
+    `released` gets the time.monotonic() at which the events were handed over."""
     with tempfile.TemporaryDirectory() as ready_dir:
         processes = [
-            start(None, {**function.env, READY_FILE: f"{ready_dir}/{n}"}, timeout_s) for n in range(len(requests))
+            start(None, {**function.env, READY_FILE: f"{ready_dir}/{n}"}, timeout_s, yields=True)
+            for n in range(len(requests))
         ]
         deadline = time.monotonic() + 60 + len(requests)  # two cores start a hundred processes slowly
         while len(os.listdir(ready_dir)) < len(requests):
@@ -151,6 +164,8 @@ def run_at_once(
             time.sleep(0.05)
         aimed = [events.aimed(r, receiver=function.receiver.host) for r in requests]
         started = time.monotonic()
+        if released is not None:
+            released.append(started)
         for process, event in zip(processes, aimed, strict=True):
             deliver(process, event)
         invocations = [finish(p, started) for p in processes]

@@ -52,6 +52,11 @@ class Result:
         return [o for o in self.outcomes if o.succeeded_at is not None]
 
     @property
+    def first_write(self) -> float:
+        """When Cognito took the first write, from the start."""
+        return min((o.accepted_at for o in self.outcomes if o.accepted_at is not None), default=0.0)
+
+    @property
     def makespan(self) -> float:
         """From the first write Cognito took to the last: what the emulator measures (Faults.makespan),
         and what the rate floor bounds."""

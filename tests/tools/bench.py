@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 
-from resource_server import cognito, deadline
+from resource_server import cognito, deadline, pacing
 from tests.support import events, lambda_runtime, simulation
 from tests.support.emulator import (
     FAULTS,
@@ -213,6 +213,13 @@ RESERVE_S = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + cognito.ATTEM
 # validated: two cores shared by up to 150 processes, the emulator and the prober jitter every
 # call, so only a gross misfit, not the noise, should fail it.
 AGREEMENT = (0.67, 1.5)
+
+
+def tight_allowance(first_write: float) -> int:
+    """Figure 5b's floor: the writes 5/s allows from the first one Cognito took to the start of
+    the reserve. From the first write, as figure 5's makespan counts: before it, here, every
+    process's calls queue through two emulators on two cores, which on Lambda run side by side."""
+    return int((TIGHT_BUDGET_S - RESERVE_S - first_write) * pacing.POOL_RATE) + 1
 
 
 def agreement(simulated: float, measured: float) -> str:
@@ -437,8 +444,11 @@ def contended(emulator: CognitoEmulator, function: LocalLambda, count: int, time
         props = [events.properties(pool, identifier=f"https://scale-{n:03}.example.com") for n in range(count)]
         late: list[str] = []
         requests = [events.request("Create", p) for p in props]
-        answers = lambda_runtime.run_at_once(function, requests, timeout_s, timed_out=late)
+        released: list[float] = []
+        answers = lambda_runtime.run_at_once(function, requests, timeout_s, timed_out=late, released=released)
         makespan, throttled = FAULTS.makespan("CreateResourceServer"), FAULTS.throttled
+        writes = [a.at for a in FAULTS.accepted if a.operation == "CreateResourceServer"]
+        first_write = min(writes, default=released[0]) - released[0]
     finally:
         running.clear()
         prober.join()
@@ -450,6 +460,7 @@ def contended(emulator: CognitoEmulator, function: LocalLambda, count: int, time
         Path("/tmp/bench-late.log").write_text("\n\n".join(late))
     return {
         "makespan": makespan,
+        "first_write": first_write,  # seconds from the release to the first write Cognito took
         "throttled": throttled,
         "succeeded": succeeded,
         "leftover": leftover,
@@ -525,27 +536,30 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
             note=f"{len(pools.succeeded)}/300 succeeded; floor: 299/15",
         )
     )
-    allowed = int((TIGHT_BUDGET_S - RESERVE_S) * 5) + 1
     run = contended(emulator, function, runs.tight, TIGHT_BUDGET_S)
     leftovers += run["leftover"]
     same = simulation.simulate(simulation.at_once(runs.tight, budget_s=TIGHT_BUDGET_S), latency_s=run["latency"])
     alone = simulation.simulate(simulation.at_once(100, budget_s=TIGHT_BUDGET_S), latency_s=NOMINAL_LATENCY_S)
     latency = f"{1000 * run['latency']:.0f} ms"
-    floor_note = f"floor: what 5/s allows in {TIGHT_BUDGET_S:.0f} s less the {RESERVE_S:g} s reserve"
     # The row at the measured latency validates the simulation, so it is judged against the
     # measurement; the other two carry the 85% goal.
     checked = agreement(len(same.succeeded), run["succeeded"])
-    for how, count, succeeded, check in (
-        ("measured", runs.tight, run["succeeded"], ""),
-        (f"simulated at that {latency}", runs.tight, len(same.succeeded), checked),
-        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, len(alone.succeeded), ""),
+    for how, count, succeeded, first_write, check in (
+        ("measured", runs.tight, run["succeeded"], run["first_write"], ""),
+        (f"simulated at that {latency}", runs.tight, len(same.succeeded), same.first_write, checked),
+        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, len(alone.succeeded), alone.first_write, ""),
     ):
+        floor_note = (
+            f"floor: what 5/s allows from the first write, {first_write:.2f} s after the release, to "
+            f"{TIGHT_BUDGET_S - RESERVE_S:g} s, when the {RESERVE_S:g} s reserve begins "
+            f"(the whole {TIGHT_BUDGET_S - RESERVE_S:g} s allow {tight_allowance(0.0)})"
+        )
         figures.append(
             Figure(
                 f"5b. {count} creates at once, {TIGHT_BUDGET_S:.0f} s each: creates that succeeded, {how}",
                 "",
                 [succeeded],
-                [min(allowed, count)],
+                [min(tight_allowance(first_write), count)],
                 at_least=None if check else 0.85,
                 verdict=check,
                 note=f"{floor_note}; checks the simulation against the measured {run['succeeded']}"
