@@ -116,6 +116,7 @@ class RetryPolicy:
     - Server errors and lost connections are retried until then for the operations in
       `until_deadline` (reads, and writes that are safe to repeat); others follow standard mode.
     - Codes in `never_retried` are not retried; a denial or a missing thing is final.
+    - Operations in `attempted_once` are not retried at all, throttled or not.
 
     Three flaws of botocore are patched here, in its needs-retry event, which this policy
     answers first, so its answer is the one botocore takes:
@@ -146,6 +147,7 @@ class RetryPolicy:
         *,
         never_retried: frozenset[str] = frozenset(),
         until_deadline: Container[str] = EVERY_OPERATION,
+        attempted_once: frozenset[str] = frozenset(),
         pacing: Pacing | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -154,6 +156,7 @@ class RetryPolicy:
         self.attempt_s = math.inf  # the longest one attempt can take: the client's connect and read timeouts
         self.never_retried = never_retried
         self.until_deadline = until_deadline
+        self.attempted_once = attempted_once
         self.pacing = pacing or Pacing()
         self.clock = clock
         self.sleep = sleep
@@ -199,9 +202,9 @@ class RetryPolicy:
                 self.write.in_doubt = True  # sent, and the service may have acted on it
         if caught_exception is None and status is not None and status < 300:
             return None
-        if code in self.never_retried:
-            self._stop(response, attempts, caught_exception, operation)
         name = operation.name if operation is not None else ""
+        if code in self.never_retried or name in self.attempted_once:
+            self._stop(response, attempts, caught_exception, operation)
         if code in self.THROTTLING:
             now = self.clock()
             delay = self.pacing.delay(attempts, now, self.deadline() - self.attempt_s, now - self._sent_at)

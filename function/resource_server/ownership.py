@@ -64,6 +64,7 @@ KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 # The reads that decide, and the conditional writes (a retry of one that landed finds its token).
 REPEATED_UNTIL_DEADLINE = frozenset({"GetItem", "PutItem", "DescribeTable"})
+QUERIED_ONCE = frozenset({"Query"})  # the line of writers (`line_ahead`), never retried
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
     {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
@@ -354,6 +355,10 @@ class Ledger:
             if landed is None or landed.get("write", {}).get("S") != token:
                 raise Contended from error
         except (BotoCoreError, OutOfTime) as error:
+            if record.lease is not None and record.lease.holder == self.holder:
+                # An attempt whose answer was lost may have landed, lease and all. Held, it is given
+                # back by let_go; else it would stand ahead of every writer in the pool's line.
+                self._held = record
             raise _failure("write the server's record", error) from error
 
     def _item(self, server_id: ServerId) -> dict[str, Any] | None:
@@ -374,8 +379,9 @@ class Ledger:
         if self._client is None:
             deadline = lambda: self._budget.store_end() if self._finishing else self._budget.calls_end()  # noqa: E731
             # The queue is only read to pace a throttled write, which can pace itself without it: a
-            # Query is not worth more than standard mode's attempts.
-            retries = RetryPolicy(deadline, until_deadline=REPEATED_UNTIL_DEADLINE)
+            # Query gets one attempt. Retried, a slow or throttled ledger held writers in their
+            # reads, their turns passing unused, and each retry loaded it more.
+            retries = RetryPolicy(deadline, until_deadline=REPEATED_UNTIL_DEADLINE, attempted_once=QUERIED_ONCE)
             self._client = client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         return self._client
 

@@ -7,7 +7,7 @@ place in line, and hundreds of attempts a second are refused. Every write here a
 lease in the ledger, taken before its first attempt (ownership.py); in the order they began, the
 leases are the queue. A throttled writer counts the leases ahead of it that can still write,
 in its pool and in the account, works out when its turn comes at Cognito's rates, and sleeps
-until then, looking again every RECHECK_S as the line moves.
+until then, looking again at half that wait, or RECHECK_S, as the line moves.
 Writers that are not ours share Cognito's rate too; a writer whose turn came and was still
 refused simply looks again. If the ledger can't be read, it falls back to jittered retries.
 """
@@ -30,7 +30,12 @@ ACCOUNT_RATE = 15.0  # writes a second per account, across its pools
 # once; the rest sleep until close to their turn (`make bench`, figure 5, tuned in its simulation).
 ATTEMPT_WINDOW = 2
 HEAD_JITTER = 1 / 6
+# The rest sleep half their expected wait, or RECHECK_S if longer, less up to RECHECK_JITTER of
+# it: a writer far back reads the line a few times, not every few seconds, and writers released
+# together don't read it in step. Every reading is two Queries of one index partition; a hundred
+# writers reading every 5 s in step kept `make bench`'s DynamoDB emulator saturated.
 RECHECK_S = 5.0
+RECHECK_JITTER = 0.25
 LAST_TRY_MARGIN_S = 0.1
 FINAL_LOOK_S = 1.0
 # A writer refused again and again with none of ours ahead backs off as jitter does, to a try
@@ -41,6 +46,10 @@ HEAD_CAP_S = Pacing.CAP_S
 # this often, not after every refusal: each reading is a round trip to DynamoDB.
 WINDOW_ROUND_TRIPS = 10
 REREAD_S = 1.0
+# A line in which no writer ahead has gone for this long is not being served: a lease whose
+# request died stands in it until its time ends, a quarter of an hour with the 900 s Timeout.
+# A writer that sees it stall paces itself with jitter from then on, as when the ledger can't be read.
+STALL_S = 3.0
 
 
 class Lease(NamedTuple):
@@ -68,6 +77,32 @@ def wait_for_turn(line: Line) -> tuple[float, float]:
     return pool_wait, 1 / POOL_RATE
 
 
+class Watch(NamedTuple):
+    """A writer's last reading of the line, and when the writers ahead were last seen fewer."""
+
+    line: Line
+    pool_since: float
+    account_since: float
+
+
+def watch(previous: Watch | None, line: Line, now: float) -> Watch:
+    """`previous`, updated with a new reading of the line at `now`."""
+    if previous is None:
+        return Watch(line, now, now)
+    return Watch(
+        line,
+        now if line.in_pool < previous.line.in_pool else previous.pool_since,
+        now if line.in_account < previous.line.in_account else previous.account_since,
+    )
+
+
+def stalled(seen: Watch, now: float) -> bool:
+    """Whether the writers ahead, in the line whose rate binds, have not moved for STALL_S."""
+    wait, slot = wait_for_turn(seen.line)
+    since = seen.account_since if slot == 1 / ACCOUNT_RATE else seen.pool_since
+    return wait > 0 and now - since >= STALL_S
+
+
 class Move(NamedTuple):
     """What a throttled writer does next: try again after `wait_s`, or look at the queue again then."""
 
@@ -87,7 +122,8 @@ def next_move(line: Line, *, refused_at_head: int, rng: random.Random, round_tri
         return Move(rng.uniform(0, ceiling), attempt=True, at_head=True)
     if wait <= max(ATTEMPT_WINDOW * slot, WINDOW_ROUND_TRIPS * round_trip_s):
         return Move(rng.uniform(0, slot * HEAD_JITTER), attempt=True)
-    return Move(min(wait - slot, RECHECK_S), attempt=False)
+    recheck = max(RECHECK_S, wait / 2) * (1 - RECHECK_JITTER * rng.random())
+    return Move(min(wait - slot, recheck), attempt=False)
 
 
 class Turns(Pacing):
@@ -109,16 +145,31 @@ class Turns(Pacing):
         self._clock = clock
         self._sleep = sleep
         self._refused_at_head: tuple[Lease | None, int] = (None, 0)  # the lease it counts for, how often in a row
-        self._read: tuple[Lease | None, float, Line] = (None, 0.0, Line(0, 0))  # the last reading of the line
+        # The last reading of the line: the lease it was for, when, and what it found (None: it failed).
+        self._read: tuple[Lease | None, float, Line | None] = (None, 0.0, None)
+        self._watch: tuple[Lease | None, Watch | None] = (None, None)  # how the line has moved, for a lease
+        self._stalled: Lease | None = None  # the lease whose line stalled: it paces itself from then on
 
     def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
-        while (mine := self._mine()) is not None and (line := self._line(mine, now)) is not None:
+        while (
+            (mine := self._mine()) is not None and mine != self._stalled and (line := self._line(mine, now)) is not None
+        ):
             now = self._clock()  # reading the line takes a round trip, or more when DynamoDB is slow
             lease, refused = self._refused_at_head
             refused = refused if lease == mine else 0
+            watched, seen = self._watch
+            seen = watch(seen if watched == mine else None, line, now)
+            self._watch = (mine, seen)
+            if stalled(seen, now):
+                logger.warning(
+                    "The writers ahead in line have not moved; pacing this write without the line",
+                    extra={"ahead": line.in_pool, "seconds": STALL_S},
+                )
+                self._stalled = mine
+                break
             move = next_move(line, refused_at_head=refused, rng=self.rng, round_trip_s=round_trip_s)
             if not move.attempt:
-                self._read = (None, 0.0, Line(0, 0))  # it sleeps: the line will have moved
+                self._read = (None, 0.0, None)  # it sleeps: the line will have moved
             self._refused_at_head = (mine, refused + 1 if move.at_head else 0)
             if move.attempt:
                 return move.wait_s  # past the last attempt, the caller stops
@@ -135,10 +186,12 @@ class Turns(Pacing):
         return super().delay(attempts, now, deadline, round_trip_s)
 
     def _line(self, mine: Lease, now: float) -> Line | None:
-        """The line ahead of `mine`: read again, unless it was read in the last REREAD_S."""
+        """The line ahead of `mine`: read again, unless it was read in the last REREAD_S. A reading
+        that failed counts too: until the next, the writer paces itself with jitter, rather than
+        ask a slow or throttling ledger again after every refusal."""
         lease, read_at, ahead = self._read
         if lease == mine and now - read_at < REREAD_S:
             return ahead
         found = self._ahead(mine, self._epoch(now))
-        self._read = (mine, now, found) if found is not None else (None, 0.0, Line(0, 0))
+        self._read = (mine, now, found)
         return found

@@ -50,6 +50,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
+from werkzeug import serving
 
 REGION = "us-east-1"
 IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
@@ -314,6 +315,9 @@ class CognitoEmulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         install()
+        # werkzeug listens with a backlog of 128: a hundred Lambda processes connecting at once
+        # overflowed it, and their connects timed out, which AWS's endpoints never make happen.
+        serving.BaseWSGIServer.request_queue_size = 1024
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint = ""
 

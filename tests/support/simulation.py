@@ -79,10 +79,16 @@ class Result:
 
 
 def simulate(
-    writers: list[Writer], *, account_rate: float | None = None, latency_s: float = 0.02, seed: int = 0
+    writers: list[Writer],
+    *,
+    account_rate: float | None = None,
+    latency_s: float = 0.02,
+    seed: int = 0,
+    orphans: int = 0,
 ) -> Result:
     """Each writer takes its lease, then tries CreateResourceServer until it is accepted or, by the
-    provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip."""
+    provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
+    `orphans`: leases at the head of pool-0's line whose requests died: they never write."""
     rng = random.Random(seed)
     calls_end = [w.arrives + w.budget_s - deadline.ANSWER_RESERVE_S - deadline.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
@@ -96,6 +102,9 @@ def simulate(
         for n, w in enumerate(writers)
     }
     began = {n: lease.began for n, lease in leases.items()}
+    dead = {-1 - n: Lease(f"orphan-{n}", "pool-0", began=-1.0 + n / 1000, writes_until=900.0) for n in range(orphans)}
+    watches: dict[int, pacing.Watch] = {}  # how each writer has seen the line move, as Turns keeps it
+    stalled: set[int] = set()
     read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
     attempts = dict.fromkeys(range(len(writers)), 0)
     refused_at_head = dict.fromkeys(range(len(writers)), 0)
@@ -123,9 +132,18 @@ def simulate(
         if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
             now += latency_s  # a Query of the line
             read_at[n] = now
-        move = pacing.next_move(
-            line_ahead(leases, leases[n], now), refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s
-        )
+        line = line_ahead({**dead, **leases}, leases[n], now)
+        watches[n] = pacing.watch(watches.get(n), line, now)
+        if n in stalled or pacing.stalled(watches[n], now):
+            stalled.add(n)  # from then on it paces itself with jitter, as Turns.delay does
+            wait = rng.uniform(0, min(deadline.Pacing.BASE_S * 2 ** (attempts[n] - 1), deadline.Pacing.CAP_S))
+            if not deadline.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
+                heapq.heappush(queue, (now + wait, n, True))
+            else:
+                gave_up[n] = now
+                del leases[n]
+            continue
+        move = pacing.next_move(line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s)
         refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - cognito.ATTEMPT_S
         final_look = last_attempt - pacing.FINAL_LOOK_S

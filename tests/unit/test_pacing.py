@@ -5,16 +5,24 @@ the provider's own pacing rule against the emulator's rates (tests/support/simul
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from moto import mock_aws
+from moto.core.models import botocore_stubber
 
 from resource_server import cognito, deadline, pacing
+from resource_server.contract import ServerId
 from resource_server.deadline import RetryPolicy
+from resource_server.failure import RequestFailed
+from resource_server.ownership import Ledger, Owner, State
 from resource_server.pacing import Lease, Turns
 from tests.support import simulation as sim
+from tests.support.emulator import create_ledger_table
 
 
 def test_300_creates_at_once_in_one_pool_all_succeed_near_the_rate_and_none_starves() -> None:
@@ -88,6 +96,38 @@ def test_a_writer_far_back_in_line_sleeps_until_near_its_turn_without_trying() -
     assert delay <= 1 / pacing.POOL_RATE
 
 
+def test_a_writer_at_the_back_of_a_full_pool_reads_the_line_a_few_times_not_every_few_seconds() -> None:
+    clock = FakeClock()
+    mine = Lease("me", "pool", began=1e6, writes_until=1e9)
+    reads: list[float] = []
+
+    def line(_mine: Lease, _now: float) -> pacing.Line:
+        reads.append(clock.now)
+        ahead = max(299 - round((clock.now - 1_000.0) * pacing.POOL_RATE), 0)  # the line moves at the rate
+        return pacing.Line(ahead, ahead)
+
+    turns = Turns(line, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+
+    delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
+
+    waited = clock.now - 1_000.0 + delay
+    assert 299 / pacing.POOL_RATE - 1 <= waited <= 299 / pacing.POOL_RATE, "it tries when its turn comes"
+    assert clock.slept[0] >= 299 / pacing.POOL_RATE / 2 * (1 - pacing.RECHECK_JITTER), "half its wait first"
+    assert len(reads) <= 8, f"a 60 s wait, read {len(reads)} times: halving, not every 5 s (12)"
+
+
+def test_writers_released_together_do_not_read_the_line_in_step() -> None:
+    line, slot = pacing.Line(150, 150), 1 / pacing.POOL_RATE
+    rng = random.Random(4)
+
+    moves = [pacing.next_move(line, refused_at_head=0, rng=rng, round_trip_s=0.02) for _ in range(100)]
+
+    assert not any(move.attempt for move in moves), "150 back, it sleeps rather than tries"
+    sleeps = [move.wait_s for move in moves]
+    assert max(sleeps) <= 150 * slot / 2, "at most half its expected wait"
+    assert max(sleeps) - min(sleeps) >= 150 * slot / 2 * pacing.RECHECK_JITTER * 0.8, "spread, not in step"
+
+
 @pytest.mark.parametrize(("left", "retried"), [(10.0, True), (cognito.ATTEMPT_S + 0.05, False), (1.0, False)])
 def test_a_throttled_write_gives_up_only_when_no_attempt_could_finish_in_time(left: float, retried: bool) -> None:
     clock = FakeClock()
@@ -101,3 +141,115 @@ def test_a_throttled_write_gives_up_only_when_no_attempt_could_finish_in_time(le
     else:
         with pytest.raises(ClientError, match="TooManyRequestsException"):
             policy.needs_retry(response=throttled(), attempts=1)
+
+
+def test_a_reading_of_the_line_that_is_throttled_is_not_retried() -> None:
+    budget = deadline.Budget()
+    budget.start(60_000)
+    ledger = Ledger("ledger", budget, write_attempt_s=cognito.ATTEMPT_S)
+    sent: list[str] = []
+
+    def throttling(request: Any, **_: Any) -> AWSResponse:
+        """DynamoDB's answer on the wire, so that botocore's retry handling sees it."""
+        sent.append(request.url)
+        body = b'{"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}'
+        return AWSResponse(request.url, 400, {}, RawBody(body))
+
+    ledger._connect().meta.events.register("before-send.dynamodb.Query", throttling)
+    line = ledger.line_ahead(Lease("me", "pool", began=1_000.0, writes_until=1e12), now=1_000.0)
+
+    assert line is None, "unread: the writer paces itself"
+    assert len(sent) == 1, "one attempt: a retried reading holds the writer past its turn"
+
+
+class RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def test_after_a_failed_reading_a_writer_paces_itself_and_reads_again_only_later() -> None:
+    clock = FakeClock()
+    mine = Lease("me", "pool", began=1_000.0, writes_until=1e9)
+    reads: list[float] = []
+
+    def unreadable(_mine: Lease, _now: float) -> pacing.Line | None:
+        reads.append(clock.now)
+        return None
+
+    turns = Turns(unreadable, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+    delays = []
+    for attempt in range(1, 6):  # refused five times, 0.1 s apart
+        delays.append(turns.delay(attempts=attempt, now=clock.now, deadline=clock.now + 60))
+        clock.now += 0.1
+
+    assert reads == [1_000.0], "one reading within REREAD_S, not one after every refusal"
+    assert all(0 <= d <= deadline.Pacing.CAP_S for d in delays), "jittered retries meanwhile"
+    turns.delay(attempts=6, now=clock.now + pacing.REREAD_S, deadline=clock.now + 60)
+    assert len(reads) == 2, "and it reads the line again after REREAD_S"
+
+
+def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_environment: None) -> None:
+    """Else it stands ahead of every writer in the pool's line until the request's time would have
+    ended: with the 900 s Timeout, a quarter of an hour."""
+    with mock_aws():
+        budget = deadline.Budget()
+        budget.start(60_000)
+        ledger = Ledger(create_ledger_table(boto3.client("dynamodb")), budget, write_attempt_s=cognito.ATTEMPT_S)
+        ledger.start("request", "invocation")
+        client = ledger._connect()
+        attempts: list[str] = []
+
+        def landed_then_unreachable(request: Any, event_name: str, **_: Any) -> None:
+            attempts.append(event_name)
+            if len(attempts) == 1:
+                botocore_stubber(event_name, request)  # moto takes the write; its answer is lost
+                raise ReadTimeoutError(endpoint_url=request.url)
+            raise ConnectTimeoutError(endpoint_url=request.url)
+
+        client.meta.events.register_first("before-send.dynamodb.PutItem", landed_then_unreachable)
+        server = ServerId("us-east-1_pool", "https://api.example.com")
+        owner = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
+        with pytest.raises(RequestFailed):
+            ledger.claim(server, None, state=State.CREATING, owner=owner, request_id="request", issued_at=None)
+        landed = ledger.read(server)
+        assert landed is not None
+        assert landed.lease is not None, "the first attempt landed, lease and all"
+        client.meta.events.unregister("before-send.dynamodb.PutItem", landed_then_unreachable)
+
+        ledger.let_go()
+
+        record = ledger.read(server)
+        assert record is not None
+        assert record.lease is None, "given back: no writer counts it ahead"
+        assert record.state == State.CREATING, "the record otherwise as it was"
+
+
+def test_a_writer_behind_a_line_that_stopped_moving_paces_itself_without_it() -> None:
+    """A lease whose request died stands in the line until its time ends: a quarter of an hour."""
+    clock = FakeClock()
+    mine = Lease("me", "pool", began=1_000.0, writes_until=1e9)
+    reads: list[float] = []
+
+    def stuck(_mine: Lease, _now: float) -> pacing.Line:
+        reads.append(clock.now)
+        return pacing.Line(4, 4)  # four writers ahead that never write
+
+    turns = Turns(stuck, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+
+    delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
+
+    assert pacing.STALL_S <= clock.now - 1_000.0 <= pacing.STALL_S + 1, "it tries once the line has not moved"
+    assert delay <= deadline.Pacing.CAP_S
+    read = len(reads)
+    assert turns.delay(attempts=2, now=clock.now, deadline=clock.now + 900) <= deadline.Pacing.CAP_S
+    assert len(reads) == read, "and no longer waits on the line"
+
+
+def test_leases_whose_requests_died_cost_the_writers_behind_seconds_not_their_time() -> None:
+    result = sim.simulate(sim.at_once(50), latency_s=0.05, orphans=4, seed=5)
+
+    assert len(result.succeeded) == 50
+    assert result.makespan <= 120, "without the stall rule: none until the orphans' time ends, 900 s"
