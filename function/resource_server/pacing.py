@@ -9,7 +9,8 @@ leases are the queue. A throttled writer counts the leases ahead of it that can 
 in its pool and in the account, works out when its turn comes at Cognito's rates, and sleeps
 until then, looking again at half that wait, or RECHECK_S, as the line moves.
 Writers that are not ours share Cognito's rate too; a writer whose turn came and was still
-refused simply looks again. If the ledger can't be read, it falls back to jittered retries.
+refused simply looks again. If the ledger can't be read, or the line stops moving, it falls back
+to jittered retries.
 """
 
 from __future__ import annotations
