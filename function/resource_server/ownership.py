@@ -132,6 +132,9 @@ class Ledger:
         self._client: Any = None
         self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
         self._held: Record | None = None  # the record whose lease this delivery holds, as written
+        # A write of this delivery's lease that failed after an attempt whose answer may have been
+        # lost, and the write's token: if that attempt landed, the lease stands until let_go.
+        self._in_doubt: tuple[Record, str] | None = None
 
     @property
     def lease(self) -> Lease | None:
@@ -140,9 +143,21 @@ class Ledger:
 
     def start(self, request_id: str, invocation_id: str) -> None:
         self.holder, self._held, self._finishing = f"{request_id}/{invocation_id}", None, False
+        self._in_doubt = None
 
     def let_go(self) -> None:
-        """Give back a lease that a request which failed midway still holds, its record unchanged."""
+        """Give back a lease that a request which failed midway still holds, its record unchanged:
+        also one whose write failed but landed, found by its token, lest it stand ahead of every
+        writer in the pool's line until its time ends."""
+        if self._held is None and self._in_doubt is not None:
+            record, token = self._in_doubt
+            try:
+                landed = self._item(record.server_id)
+            except RequestFailed:
+                landed = None
+            if landed is not None and landed.get("write", {}).get("S") == token:
+                self._held = record
+        self._in_doubt = None
         if (held := self._held) is None:
             return
         try:
@@ -349,17 +364,23 @@ class Ledger:
             )
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
+                self._doubt(record, token)
                 raise _failure("write the server's record", error) from error
             # A retry of a write whose first attempt landed finds its own token.
-            landed = self._item(record.server_id)
+            try:
+                landed = self._item(record.server_id)
+            except RequestFailed:
+                self._doubt(record, token)
+                raise
             if landed is None or landed.get("write", {}).get("S") != token:
                 raise Contended from error
         except (BotoCoreError, OutOfTime) as error:
-            if record.lease is not None and record.lease.holder == self.holder:
-                # An attempt whose answer was lost may have landed, lease and all. Held, it is given
-                # back by let_go; else it would stand ahead of every writer in the pool's line.
-                self._held = record
+            self._doubt(record, token)
             raise _failure("write the server's record", error) from error
+
+    def _doubt(self, record: Record, token: str) -> None:
+        if record.lease is not None and record.lease.holder == self.holder:
+            self._in_doubt = (record, token)
 
     def _item(self, server_id: ServerId) -> dict[str, Any] | None:
         table = self.table_name

@@ -253,3 +253,32 @@ def test_leases_whose_requests_died_cost_the_writers_behind_seconds_not_their_ti
 
     assert len(result.succeeded) == 50
     assert result.makespan <= 120, "without the stall rule: none until the orphans' time ends, 900 s"
+
+
+def test_a_write_that_never_landed_leaves_another_requests_lease_alone(aws_environment: None) -> None:
+    with mock_aws():
+        budget = deadline.Budget()
+        budget.start(60_000)
+        table = create_ledger_table(boto3.client("dynamodb"))
+        ours = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
+        ours.start("ours", "invocation")
+        theirs = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
+        theirs.start("theirs", "invocation")
+
+        def unreachable(request: Any, **_: Any) -> None:
+            raise ConnectTimeoutError(endpoint_url=request.url)
+
+        ours._connect().meta.events.register_first("before-send.dynamodb.PutItem", unreachable)
+        server = ServerId("us-east-1_pool", "https://api.example.com")
+        owner = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
+        with pytest.raises(RequestFailed):
+            ours.claim(server, None, state=State.CREATING, owner=owner, request_id="ours", issued_at=None)
+        ours._connect().meta.events.unregister("before-send.dynamodb.PutItem", unreachable)
+        theirs.claim(server, None, state=State.CREATING, owner=owner, request_id="theirs", issued_at=None)
+
+        ours.let_go()
+
+        record = theirs.read(server)
+        assert record is not None
+        assert record.lease is not None, "their lease stands: the same version, but not our write"
+        assert record.lease.holder == theirs.holder
