@@ -396,6 +396,10 @@ class Ledger:
         except (ClientError, BotoCoreError, OutOfTime) as error:
             raise _failure(what, error) from error
 
+    def connect(self) -> None:
+        """Make the client now, at init, rather than in the first request that needs it."""
+        self._connect()
+
     def _connect(self) -> Any:
         if self._client is None:
             deadline = lambda: self._budget.store_end() if self._finishing else self._budget.calls_end()  # noqa: E731

@@ -57,6 +57,10 @@ class Provider:
         ledger = Ledger(
             os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name, write_attempt_s=cognito_calls.ATTEMPT_S
         )
+        # Every request writes to both tables: their clients are made at init, as Lambda advises,
+        # so that a cold request's first write doesn't wait behind them (`make bench`, 5b).
+        ledger.connect()
+        replay.connect()
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
         services = plan.Services(cognito, ledger, StackReader(budget.calls_end), startup.allow_adoption())

@@ -46,6 +46,12 @@ class Replay:
     def from_environment(cls, budget: Budget) -> Replay:
         return cls(os.environ.get(TABLE_VARIABLE) or None, budget)
 
+    def connect(self) -> None:
+        """Import the idempotency utility and make its client now, at init, rather than in the
+        first request, whose first write would wait behind them."""
+        if self.table_name is not None and self._once is None:
+            self._build()
+
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
         Raises DuplicateInFlight when another delivery of it has answered, or still can."""
@@ -106,7 +112,6 @@ class Replay:
             time.sleep(min(POLL_S, first_deadline - now))
 
     def _build(self) -> Callable[..., dict[str, Any]]:
-        # Imported and connected on the first request, keeping init to boto3 and one Cognito client.
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
             DynamoDBPersistenceLayer,
             IdempotencyConfig,

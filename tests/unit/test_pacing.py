@@ -248,11 +248,13 @@ def test_a_writer_behind_a_line_that_stopped_moving_paces_itself_without_it() ->
     assert len(reads) == read, "and no longer waits on the line"
 
 
-def test_leases_whose_requests_died_cost_the_writers_behind_seconds_not_their_time() -> None:
+def test_leases_whose_requests_died_slow_the_writers_behind_but_do_not_stop_them() -> None:
     result = sim.simulate(sim.at_once(50), latency_s=0.05, orphans=4, seed=5)
 
-    assert len(result.succeeded) == 50
-    assert result.makespan <= 120, "without the stall rule: none until the orphans' time ends, 900 s"
+    assert len(result.succeeded) == 50, "without the stall rule: none, as the orphans' leases outlast every writer"
+    # Each writer that reaches the dead leases waits out STALL_S alone: 7x to 9x the rate floor
+    # here (docs/internals.md, "Throttling"). Pinned, so that a change that makes it worse shows.
+    assert result.makespan <= 100
 
 
 def test_a_write_that_never_landed_leaves_another_requests_lease_alone(aws_environment: None) -> None:
