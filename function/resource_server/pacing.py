@@ -164,7 +164,7 @@ class Turns(Pacing):
             if stalled(seen, now):
                 logger.warning(
                     "The writers ahead in line have not moved; pacing this write without the line",
-                    extra={"ahead": line.in_pool, "seconds": STALL_S},
+                    extra={"ahead_in_pool": line.in_pool, "ahead_in_account": line.in_account, "seconds": STALL_S},
                 )
                 self._stalled = mine
                 break
