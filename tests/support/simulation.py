@@ -90,6 +90,7 @@ def simulate(
     provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
     `orphans`: leases at the head of pool-0's line whose requests died: they never write."""
     rng = random.Random(seed)
+    jitter = deadline.Pacing(rng)  # the provider's fallback pacing, on the same random stream
     calls_end = [w.arrives + w.budget_s - deadline.ANSWER_RESERVE_S - deadline.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
     leases = {
@@ -136,15 +137,10 @@ def simulate(
         watches[n] = pacing.watch(watches.get(n), line, now)
         if n in stalled or pacing.stalled(watches[n], now):
             stalled.add(n)  # from then on it paces itself with jitter, as Turns.delay does
-            wait = rng.uniform(0, min(deadline.Pacing.BASE_S * 2 ** (attempts[n] - 1), deadline.Pacing.CAP_S))
-            if not deadline.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
-                heapq.heappush(queue, (now + wait, n, True))
-            else:
-                gave_up[n] = now
-                del leases[n]
-            continue
-        move = pacing.next_move(line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s)
-        refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
+            move = pacing.Move(jitter.delay(attempts[n], now, calls_end[n]), attempt=True)
+        else:
+            move = pacing.next_move(line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s)
+            refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - cognito.ATTEMPT_S
         final_look = last_attempt - pacing.FINAL_LOOK_S
         if not move.attempt and (now + move.wait_s <= last_attempt or now < final_look):

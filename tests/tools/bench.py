@@ -268,7 +268,7 @@ def cold_start(emulator: CognitoEmulator, receiver: Receiver, table: str, count:
         # The same build with its .pyc files left out, as `sam build`'s own Python builder ships it.
         shutil.copytree(BUILD, unbuilt, ignore=shutil.ignore_patterns("__pycache__"))
 
-        def init(handler: str, build: Path = BUILD) -> float:
+        def init(handler: str, build: Path) -> float:
             instance = LambdaInstance(
                 "newest",
                 emulator.endpoint,

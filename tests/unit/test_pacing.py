@@ -5,7 +5,7 @@ the provider's own pacing rule against the emulator's rates (tests/support/simul
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -81,6 +81,33 @@ def throttled() -> tuple[Any, dict[str, Any]]:
     return Http(), {"Error": {"Code": "TooManyRequestsException", "Message": "Too many requests"}}
 
 
+def reading(line: Callable[[float], pacing.Line | None]) -> tuple[FakeClock, Turns, list[float]]:
+    """One writer's Turns on a fake clock, the line ahead being `line` of the time; and when it
+    read the line, each time."""
+    clock = FakeClock()
+    mine = Lease("me", "pool", began=1_000.0, writes_until=1e9)
+    reads: list[float] = []
+
+    def ahead(_mine: Lease, _now: float) -> pacing.Line | None:
+        reads.append(clock.now)
+        return line(clock.now)
+
+    return clock, Turns(ahead, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep), reads
+
+
+SERVER = ServerId("us-east-1_pool", "https://api.example.com")
+OWNER = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
+
+
+def started_ledger(table: str, request_id: str) -> Ledger:
+    """A ledger on `table`, a minute into its request's time, for the delivery of `request_id`."""
+    budget = deadline.Budget()
+    budget.start(60_000)
+    ledger = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
+    ledger.start(request_id, "invocation")
+    return ledger
+
+
 def test_a_writer_far_back_in_line_sleeps_until_near_its_turn_without_trying() -> None:
     clock = FakeClock()
     ahead = [Lease(f"w{n}", "pool", began=n, writes_until=1e9) for n in range(20)]
@@ -97,16 +124,11 @@ def test_a_writer_far_back_in_line_sleeps_until_near_its_turn_without_trying() -
 
 
 def test_a_writer_at_the_back_of_a_full_pool_reads_the_line_a_few_times_not_every_few_seconds() -> None:
-    clock = FakeClock()
-    mine = Lease("me", "pool", began=1e6, writes_until=1e9)
-    reads: list[float] = []
-
-    def line(_mine: Lease, _now: float) -> pacing.Line:
-        reads.append(clock.now)
-        ahead = max(299 - round((clock.now - 1_000.0) * pacing.POOL_RATE), 0)  # the line moves at the rate
+    def line(now: float) -> pacing.Line:
+        ahead = max(299 - round((now - 1_000.0) * pacing.POOL_RATE), 0)  # the line moves at the rate
         return pacing.Line(ahead, ahead)
 
-    turns = Turns(line, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+    clock, turns, reads = reading(line)
 
     delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
 
@@ -144,9 +166,7 @@ def test_a_throttled_write_gives_up_only_when_no_attempt_could_finish_in_time(le
 
 
 def test_a_reading_of_the_line_that_is_throttled_is_not_retried() -> None:
-    budget = deadline.Budget()
-    budget.start(60_000)
-    ledger = Ledger("ledger", budget, write_attempt_s=cognito.ATTEMPT_S)
+    ledger = started_ledger("ledger", "request")
     sent: list[str] = []
 
     def throttling(request: Any, **_: Any) -> AWSResponse:
@@ -171,15 +191,7 @@ class RawBody:
 
 
 def test_after_a_failed_reading_a_writer_paces_itself_and_reads_again_only_later() -> None:
-    clock = FakeClock()
-    mine = Lease("me", "pool", began=1_000.0, writes_until=1e9)
-    reads: list[float] = []
-
-    def unreadable(_mine: Lease, _now: float) -> pacing.Line | None:
-        reads.append(clock.now)
-        return None
-
-    turns = Turns(unreadable, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+    clock, turns, reads = reading(lambda _now: None)  # the ledger can't be read
     delays = []
     for attempt in range(1, 6):  # refused five times, 0.1 s apart
         delays.append(turns.delay(attempts=attempt, now=clock.now, deadline=clock.now + 60))
@@ -195,10 +207,7 @@ def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_enviro
     """Else it stands ahead of every writer in the pool's line until the request's time would have
     ended: with the 900 s Timeout, a quarter of an hour."""
     with mock_aws():
-        budget = deadline.Budget()
-        budget.start(60_000)
-        ledger = Ledger(create_ledger_table(boto3.client("dynamodb")), budget, write_attempt_s=cognito.ATTEMPT_S)
-        ledger.start("request", "invocation")
+        ledger = started_ledger(create_ledger_table(boto3.client("dynamodb")), "request")
         client = ledger._connect()
         attempts: list[str] = []
 
@@ -210,18 +219,16 @@ def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_enviro
             raise ConnectTimeoutError(endpoint_url=request.url)
 
         client.meta.events.register_first("before-send.dynamodb.PutItem", landed_then_unreachable)
-        server = ServerId("us-east-1_pool", "https://api.example.com")
-        owner = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
         with pytest.raises(RequestFailed):
-            ledger.claim(server, None, state=State.CREATING, owner=owner, request_id="request", issued_at=None)
-        landed = ledger.read(server)
+            ledger.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="request", issued_at=None)
+        landed = ledger.read(SERVER)
         assert landed is not None
         assert landed.lease is not None, "the first attempt landed, lease and all"
         client.meta.events.unregister("before-send.dynamodb.PutItem", landed_then_unreachable)
 
         ledger.let_go()
 
-        record = ledger.read(server)
+        record = ledger.read(SERVER)
         assert record is not None
         assert record.lease is None, "given back: no writer counts it ahead"
         assert record.state == State.CREATING, "the record otherwise as it was"
@@ -229,15 +236,7 @@ def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_enviro
 
 def test_a_writer_behind_a_line_that_stopped_moving_paces_itself_without_it() -> None:
     """A lease whose request died stands in the line until its time ends: a quarter of an hour."""
-    clock = FakeClock()
-    mine = Lease("me", "pool", began=1_000.0, writes_until=1e9)
-    reads: list[float] = []
-
-    def stuck(_mine: Lease, _now: float) -> pacing.Line:
-        reads.append(clock.now)
-        return pacing.Line(4, 4)  # four writers ahead that never write
-
-    turns = Turns(stuck, lambda: mine, epoch=lambda m: m, clock=clock, sleep=clock.sleep)
+    clock, turns, reads = reading(lambda _now: pacing.Line(4, 4))  # four writers ahead that never write
 
     delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
 
@@ -259,28 +258,21 @@ def test_leases_whose_requests_died_slow_the_writers_behind_but_do_not_stop_them
 
 def test_a_write_that_never_landed_leaves_another_requests_lease_alone(aws_environment: None) -> None:
     with mock_aws():
-        budget = deadline.Budget()
-        budget.start(60_000)
         table = create_ledger_table(boto3.client("dynamodb"))
-        ours = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
-        ours.start("ours", "invocation")
-        theirs = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
-        theirs.start("theirs", "invocation")
+        ours, theirs = started_ledger(table, "ours"), started_ledger(table, "theirs")
 
         def unreachable(request: Any, **_: Any) -> None:
             raise ConnectTimeoutError(endpoint_url=request.url)
 
         ours._connect().meta.events.register_first("before-send.dynamodb.PutItem", unreachable)
-        server = ServerId("us-east-1_pool", "https://api.example.com")
-        owner = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
         with pytest.raises(RequestFailed):
-            ours.claim(server, None, state=State.CREATING, owner=owner, request_id="ours", issued_at=None)
+            ours.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="ours", issued_at=None)
         ours._connect().meta.events.unregister("before-send.dynamodb.PutItem", unreachable)
-        theirs.claim(server, None, state=State.CREATING, owner=owner, request_id="theirs", issued_at=None)
+        theirs.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="theirs", issued_at=None)
 
         ours.let_go()
 
-        record = theirs.read(server)
+        record = theirs.read(SERVER)
         assert record is not None
         assert record.lease is not None, "their lease stands: the same version, but not our write"
         assert record.lease.holder == theirs.holder
