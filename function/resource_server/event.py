@@ -108,7 +108,9 @@ def issued_at(url: object) -> float | None:
     query = parse_qs(urlsplit(url).query)
     try:
         if signed := query.get("X-Amz-Date"):
-            return datetime.strptime(signed[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+            # Not strptime: its first call imports a module and compiles a pattern, 2.5 ms before a
+            # cold request's first write (`make bench`, 5b). X-Amz-Date is ISO 8601's basic form, in UTC.
+            return datetime.fromisoformat(signed[0]).replace(tzinfo=UTC).timestamp()
         if expires := query.get("Expires"):
             return float(expires[0]) - URL_LIFETIME_S
     except (ValueError, OverflowError):

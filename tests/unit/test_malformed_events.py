@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from resource_server import answer as answer_module
+from resource_server import event
 from tests.support import events
 from tests.support.in_process import Harness
 from tests.support.lambda_context import LambdaContext
@@ -141,3 +142,20 @@ def test_a_request_crhelper_fails_to_set_up_is_answered_once_at_its_own_url(
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == "Internal error in crhelper before the request ran: crhelper's own set-up"
     assert answer["PhysicalResourceId"] == event["PhysicalResourceId"]
+
+
+@pytest.mark.parametrize(
+    ("url", "issued"),
+    [
+        ("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261206T082244Z", 1796545364.0),
+        ("https://b.s3.amazonaws.com/k?AWSAccessKeyId=A&Expires=1796552564&Signature=s", 1796545364.0),
+        ("https://b.s3.amazonaws.com/k?X-Amz-Date=20261306T082244Z", None),
+        ("https://b.s3.amazonaws.com/k?X-Amz-Date=yesterday", None),
+        ("https://b.s3.amazonaws.com/k?Expires=soon", None),
+        ("https://b.s3.amazonaws.com/k", None),
+        (None, None),
+    ],
+    ids=["SigV4", "older form", "no such month", "not a date", "Expires not a number", "unsigned", "no URL"],
+)
+def test_when_the_response_url_was_signed_is_read_or_left_unknown(url: object, issued: float | None) -> None:
+    assert event.issued_at(url) == issued
