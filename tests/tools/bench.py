@@ -195,6 +195,7 @@ class Runs:
     measured: tuple[int, ...]  # creates released at once, each a process of its own, in one pool
     simulated: tuple[int, ...]
     tight: int  # creates under a 15 s budget
+    tight_runs: int = 3  # a run's count varies by a slot or two with the machine: judge their median
 
     @classmethod
     def scaled(cls, iterations: int, measured: tuple[int, ...]) -> Runs:
@@ -202,7 +203,7 @@ class Runs:
         return cls(10 * iterations, 3 * iterations, 20 * iterations, measured, (*measured, 300), tight=50)
 
 
-SMOKE = Runs(cold_starts=1, cold_creates=1, warm_pairs=3, measured=(3,), simulated=(3,), tight=6)
+SMOKE = Runs(cold_starts=1, cold_creates=1, warm_pairs=3, measured=(3,), simulated=(3,), tight=6, tight_runs=1)
 TIGHT_BUDGET_S = 15.0
 # A Cognito call's round trip from a Lambda in the same Region, for the rows simulated alone.
 NOMINAL_LATENCY_S = 0.05
@@ -533,8 +534,10 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
             note=f"{len(pools.succeeded)}/300 succeeded; floor: 299/15",
         )
     )
-    run = contended(emulator, function, runs.tight, TIGHT_BUDGET_S)
-    leftovers += run["leftover"]
+    tight = [contended(emulator, function, runs.tight, TIGHT_BUDGET_S) for _ in range(runs.tight_runs)]
+    for each in tight:
+        leftovers += each["leftover"]
+    run = sorted(tight, key=lambda each: each["succeeded"])[len(tight) // 2]  # the median run
     same = simulation.simulate(simulation.at_once(runs.tight, budget_s=TIGHT_BUDGET_S), latency_s=run["latency"])
     alone = simulation.simulate(simulation.at_once(100, budget_s=TIGHT_BUDGET_S), latency_s=NOMINAL_LATENCY_S)
     latency = f"{1000 * run['latency']:.0f} ms"
@@ -542,9 +545,15 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
     # measurement; the other two carry the 85% goal.
     checked = agreement(len(same.succeeded), run["succeeded"])
     for how, count, succeeded, first_write, check in (
-        ("measured", runs.tight, run["succeeded"], run["first_write"], ""),
-        (f"simulated at that {latency}", runs.tight, len(same.succeeded), same.first_write, checked),
-        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, len(alone.succeeded), alone.first_write, ""),
+        (
+            f"measured, {len(tight)} runs" if len(tight) > 1 else "measured",
+            runs.tight,
+            [each["succeeded"] for each in tight],
+            run["first_write"],
+            "",
+        ),
+        (f"simulated at that {latency}", runs.tight, [len(same.succeeded)], same.first_write, checked),
+        (f"simulated at {1000 * NOMINAL_LATENCY_S:.0f} ms", 100, [len(alone.succeeded)], alone.first_write, ""),
     ):
         # The first write's lag is the requests' calls before it: here, every process's queue
         # through two emulators on two cores. Counted against the provider, and shown.
@@ -556,7 +565,7 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
             Figure(
                 f"5b. {count} creates at once, {TIGHT_BUDGET_S:.0f} s each: creates that succeeded, {how}",
                 "",
-                [succeeded],
+                succeeded,
                 [min(TIGHT_ALLOWANCE, count)],
                 at_least=None if check else 0.85,
                 verdict=check,
