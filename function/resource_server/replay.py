@@ -46,12 +46,6 @@ class Replay:
     def from_environment(cls, budget: Budget) -> Replay:
         return cls(os.environ.get(TABLE_VARIABLE) or None, budget)
 
-    def connect(self) -> None:
-        """Import the idempotency utility and make its client now, at init, rather than in the
-        first request, whose first write would wait behind them."""
-        if self.table_name is not None and self._once is None:
-            self._build()
-
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
         Raises DuplicateInFlight when another delivery of it has answered, or still can."""
