@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 # The answer's PUT to S3 takes a few hundred milliseconds; this leaves room for a retry.
 ANSWER_RESERVE_S = 1.5
-# One DynamoDB attempt (1 s to connect, 1 s to read) for the last ledger write; saving the answer
-# gets what is left of it, and crhelper's timer sends the answer should that run out.
+# One DynamoDB attempt (1 s to connect, 0.5 s to read) for the last ledger write; saving the
+# answer gets what is left, and crhelper's timer sends the answer should that run out.
 STORE_RESERVE_S = 2.0
 # The shortest Lambda Timeout that leaves time for a call: the reserves, and one Cognito attempt.
 MIN_TIMEOUT_S = 10
@@ -40,11 +40,13 @@ class Budget:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.end = math.inf
+        self.finishing = False  # the request's answer is known, or its last ledger write has begun
 
     def start(self, remaining_ms: int, not_after_epoch: float | None = None) -> None:
         """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
         now = self._clock()
         self.end = now + remaining_ms / 1000
+        self.finishing = False
         if not_after_epoch is not None:
             self.end = min(self.end, now + not_after_epoch - time.time())
 
@@ -55,6 +57,15 @@ class Budget:
     def store_end(self) -> float:
         """When the last ledger write and saving the answer must have ended."""
         return self.end - ANSWER_RESERVE_S
+
+    def finish(self) -> None:
+        """What is left are the request's last writes: from now on they may use the store's reserve."""
+        self.finishing = True
+
+    def tables_end(self) -> float:
+        """When a call to the ledger or the answers store must have ended: with the calls that
+        decide, until the request is finishing; then with the store's reserve."""
+        return self.store_end() if self.finishing else self.calls_end()
 
     def left(self) -> float:
         return self.end - self._clock()

@@ -56,14 +56,13 @@ from .pacing import Lease, Line
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
+# A DynamoDB item read or write takes milliseconds; STORE_RESERVE_S holds one attempt.
 CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 0.5
 ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
-# The reads that decide, and the conditional writes (a retry of one that landed finds its token).
-REPEATED_UNTIL_DEADLINE = frozenset({"GetItem", "PutItem", "DescribeTable"})
 QUERIED_ONCE = frozenset({"Query"})  # the line of writers (`line_ahead`), never retried
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
@@ -120,16 +119,38 @@ class Contended(Exception):
     """Another request wrote the record first: read it again and decide again."""
 
 
+class Tables(NamedTuple):
+    """The provider's one DynamoDB client, for the ledger and the answers store, and the policy
+    that bounds its calls. One client, not one each: each took about 4 ms of init (`make bench`)."""
+
+    client: Any
+    retries: RetryPolicy
+
+
+def tables(budget: Budget) -> Tables:
+    # Every call may be repeated until the deadline: reads; the ledger's conditional writes, whose
+    # retry finds its own token if the first landed; the answers store's, whose retry finds its own
+    # record (replay.py). The line is only read to pace a throttled write, which can pace itself
+    # without it: a Query gets one attempt. Retried, a slow or throttled ledger held writers in
+    # their reads, their turns passing unused, and each retry loaded it more.
+    retries = RetryPolicy(budget.tables_end, attempted_once=QUERIED_ONCE)
+    return Tables(client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S), retries)
+
+
 class Ledger:
     def __init__(
-        self, table_name: str, budget: Budget, legacy_table: str | None = None, write_attempt_s: float = 0.0
+        self,
+        table_name: str,
+        budget: Budget,
+        legacy_table: str | None = None,
+        write_attempt_s: float = 0.0,
+        shared: Tables | None = None,
     ) -> None:
         self.table_name = table_name
         self.legacy_table = legacy_table  # 1.0.0's answers table, where its adoption records live
         self._budget = budget
         self._write_attempt_s = write_attempt_s  # the longest a Cognito write attempt takes
-        self._finishing = False  # the last write of a request: it may use the store's reserve
-        self._client: Any = None
+        self._tables = shared  # made on first use when not given
         self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
         self._held: Record | None = None  # the record whose lease this delivery holds, as written
         # A write of this delivery's lease that failed after an attempt whose answer may have been
@@ -142,7 +163,7 @@ class Ledger:
         return self._held.lease if self._held is not None else None
 
     def start(self, request_id: str, invocation_id: str) -> None:
-        self.holder, self._held, self._finishing = f"{request_id}/{invocation_id}", None, False
+        self.holder, self._held = f"{request_id}/{invocation_id}", None
         self._in_doubt = None
 
     def let_go(self) -> None:
@@ -267,7 +288,7 @@ class Ledger:
 
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""
-        self._finishing = True
+        self._budget.finish()
         settled = record._replace(state=state, version=record.version + 1, lease=None, **changes)
         self._write(settled, record)
         self._held = None
@@ -396,19 +417,10 @@ class Ledger:
         except (ClientError, BotoCoreError, OutOfTime) as error:
             raise _failure(what, error) from error
 
-    def connect(self) -> None:
-        """Make the client now, at init, rather than in the first request that needs it."""
-        self._connect()
-
     def _connect(self) -> Any:
-        if self._client is None:
-            deadline = lambda: self._budget.store_end() if self._finishing else self._budget.calls_end()  # noqa: E731
-            # The queue is only read to pace a throttled write, which can pace itself without it: a
-            # Query gets one attempt. Retried, a slow or throttled ledger held writers in their
-            # reads, their turns passing unused, and each retry loaded it more.
-            retries = RetryPolicy(deadline, until_deadline=REPEATED_UNTIL_DEADLINE, attempted_once=QUERIED_ONCE)
-            self._client = client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        return self._client
+        if self._tables is None:
+            self._tables = tables(self._budget)
+        return self._tables.client
 
 
 def _key(server_id: ServerId) -> dict[str, Any]:

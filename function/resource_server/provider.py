@@ -52,16 +52,20 @@ class Provider:
         if warning:
             log.warning(warning)
         budget = Budget()
-        replay = Replay.from_environment(budget)  # IDEMPOTENCY_TABLE
+        # Every request writes to both tables: their one client is made at init, as Lambda advises,
+        # so that a cold request's first write doesn't wait behind it (`make bench`, 5b). The first
+        # request imports Powertools' idempotency utility: at init it put init at 1.10x its floor
+        # (figure 1); there it costs about 3 ms of CPU before the first call.
+        shared = ownership.tables(budget)
+        replay = Replay.from_environment(budget, shared)  # IDEMPOTENCY_TABLE
         # 1.0.0 kept its adoption records in the answers table.
         ledger = Ledger(
-            os.environ[TABLE_VARIABLE], budget, legacy_table=replay.table_name, write_attempt_s=cognito_calls.ATTEMPT_S
+            os.environ[TABLE_VARIABLE],
+            budget,
+            legacy_table=replay.table_name,
+            write_attempt_s=cognito_calls.ATTEMPT_S,
+            shared=shared,
         )
-        # The ledger's client is made at init, as Lambda advises; the answers store's, with
-        # Powertools' idempotency utility, in the first request. At init they took init from
-        # 1.07x to 1.10x its floor; in the request they cost about 6 ms of CPU before its first
-        # call, half a slot of 38 with 50 writers on two cores (`make bench`, figures 1 and 5b).
-        ledger.connect()
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
         services = plan.Services(cognito, ledger, StackReader(budget.calls_end), startup.allow_adoption())
@@ -108,4 +112,5 @@ class Provider:
             answer = Answer.failed(physical_id, failure.reason, failure.details)
         # Known now: if saving it runs out of time, crhelper's timer sends this.
         self._progress.answer = answer
+        self.budget.finish()
         return answer

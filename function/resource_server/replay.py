@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .deadline import Budget, RetryPolicy, client
+from .deadline import Budget, OutOfTime
 from .delivery import Answer
 from .failure import DuplicateInFlight
+from .ownership import ATTEMPT_S, Tables, tables
 
 logger = logging.getLogger(__name__)
 
@@ -27,24 +28,21 @@ TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
 KEEP_ANSWERS_S = 2 * 60 * 60
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 0.5  # a DynamoDB item write takes milliseconds; STORE_RESERVE_S holds one attempt
 POLL_S = 1.0  # how often a duplicate looks whether the delivery in flight has answered
 
 
 class Replay:
-    def __init__(self, table_name: str | None, budget: Budget | None = None) -> None:
+    def __init__(self, table_name: str | None, budget: Budget | None = None, shared: Tables | None = None) -> None:
         self.table_name = table_name
         self._budget = budget or Budget()
+        self._tables = shared  # the ledger's client; made on first use when not given
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
         self._store: Any = None
-        # Saving the answer must end in time for its PUT, however slow DynamoDB is.
-        self._retries = RetryPolicy(self._budget.store_end)
 
     @classmethod
-    def from_environment(cls, budget: Budget) -> Replay:
-        return cls(os.environ.get(TABLE_VARIABLE) or None, budget)
+    def from_environment(cls, budget: Budget, shared: Tables) -> Replay:
+        return cls(os.environ.get(TABLE_VARIABLE) or None, budget, shared)
 
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
@@ -57,6 +55,7 @@ class Replay:
         )
 
         once = self._once or self._build()
+        assert self._tables is not None  # made by _build
         self._config.register_lambda_context(context)
         worked_out: list[Answer] = []
 
@@ -66,7 +65,9 @@ class Replay:
 
         while True:
             try:
-                with self._retries.writing() as write:
+                # Around the ledger's calls too, which share the client: what any of them sent
+                # and lost is waited out before the answer goes.
+                with self._tables.retries.writing() as write:
                     return Answer(**once(request=event, work_out_once=work_out_once))
             except IdempotencyAlreadyInProgressError:
                 if write.in_doubt:
@@ -94,6 +95,8 @@ class Replay:
                 record = self._store.get_record(event)
             except IdempotencyItemNotFoundError:
                 return  # it failed and let go
+            except OutOfTime:
+                raise DuplicateInFlight from None  # too late to look again, or to do anything else
             if record is None or record.status == "COMPLETED":
                 raise DuplicateInFlight
             first_deadline = float(record.in_progress_expiry_timestamp or 0) / 1000  # a Decimal, from DynamoDB
@@ -101,7 +104,9 @@ class Replay:
             if first_deadline <= now:
                 logger.warning("The delivery in flight passed its deadline without answering; this one answers")
                 return
-            if first_deadline > self._budget.epoch(self._budget.calls_end()):
+            # Its record is read again once its deadline has passed: that read must fit before this
+            # request's own calls end.
+            if first_deadline > self._budget.epoch(self._budget.calls_end() - ATTEMPT_S):
                 raise DuplicateInFlight  # it can still answer after this one could
             time.sleep(min(POLL_S, first_deadline - now))
 
@@ -113,8 +118,9 @@ class Replay:
         )
 
         assert self.table_name is not None
-        dynamodb = client("dynamodb", self._retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        self._store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=dynamodb)
+        if self._tables is None:
+            self._tables = tables(self._budget)
+        self._store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=self._tables.client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S
         )

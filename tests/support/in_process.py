@@ -15,7 +15,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import cognito, deadline, delivery, plan
+from resource_server import cognito, deadline, delivery, ownership, plan
 from resource_server import provider as provider_module
 from resource_server.cognito import Cognito
 from resource_server.deadline import Budget
@@ -74,15 +74,16 @@ def build(
     client: Any, answers_table: str | None = None, *, ledger_table: str = LEDGER_TABLE, allow_adoption: bool = True
 ) -> Provider:
     """The provider as from_environment() makes it, around a Cognito client of the test's own.
-    The other clients are made on first use: they reach whatever AWS the test runs against."""
+    The others reach whatever AWS the test runs against."""
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
     budget = Budget()
-    ledger = Ledger(ledger_table, budget, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S)
+    shared = ownership.tables(budget)
+    ledger = Ledger(ledger_table, budget, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S, shared=shared)
     turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
     retries = Cognito.retry_policy(budget.calls_end, turns)
     retries.attach(client)
     services = plan.Services(Cognito(client, retries), ledger, StackReader(budget.calls_end), allow_adoption)
-    return Provider(Logger(), budget, services, Replay(answers_table, budget))
+    return Provider(Logger(), budget, services, Replay(answers_table, budget, shared))
 
 
 def wire(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 
+import boto3
 import pytest
 import yaml
 
@@ -94,3 +95,29 @@ def test_sam_deploy_guided_asks_for_allow_adoption_and_samconfig_keeps_the_answe
 
     assert parameters["AllowAdoption"]["AllowedValues"] == ["true", "false"]
     assert 'AllowAdoption="true"' in saved["parameter_overrides"]
+
+
+def test_the_ledger_and_the_answers_store_share_one_dynamodb_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One client, not one each: a botocore client took about 4 ms of init (`make bench`, figure 1).
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    made: list[str] = []
+    real = boto3.client
+    monkeypatch.setattr(boto3, "client", lambda service, **kwargs: made.append(service) or real(service, **kwargs))
+
+    provider = Provider.from_environment()
+    provider.replay._build()  # as the first request does
+
+    assert sorted(made) == ["cognito-idp", "dynamodb"]
+
+
+def test_calls_to_the_tables_may_use_the_stores_reserve_once_the_request_is_finishing() -> None:
+    budget = Budget(clock=lambda: 100.0)
+    budget.start(15_000)
+    deciding = budget.tables_end()
+    budget.finish()  # its answer is known, or its last ledger write begins
+    finishing = budget.tables_end()
+    budget.start(15_000)  # the next request decides again
+
+    assert deciding == budget.calls_end() < finishing == budget.store_end()
+    assert budget.tables_end() == deciding
