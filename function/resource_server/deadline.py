@@ -40,13 +40,13 @@ class Budget:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.end = math.inf
-        self.finishing = False  # the request's answer is known, or its last ledger write has begun
+        self.deciding = False  # working out the answer, up to the ledger's last write
 
     def start(self, remaining_ms: int, not_after_epoch: float | None = None) -> None:
         """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
         now = self._clock()
         self.end = now + remaining_ms / 1000
-        self.finishing = False
+        self.deciding = False
         if not_after_epoch is not None:
             self.end = min(self.end, now + not_after_epoch - time.time())
 
@@ -58,14 +58,25 @@ class Budget:
         """When the last ledger write and saving the answer must have ended."""
         return self.end - ANSWER_RESERVE_S
 
+    @contextmanager
+    def deciding_answer(self) -> Iterator[None]:
+        """Around working out the answer: its calls to the tables end with the calls that decide,
+        until `finish()`."""
+        self.deciding = True
+        try:
+            yield
+        finally:
+            self.deciding = False
+
     def finish(self) -> None:
-        """What is left are the request's last writes: from now on they may use the store's reserve."""
-        self.finishing = True
+        """The ledger's last write begins: it may use the store's reserve."""
+        self.deciding = False
 
     def tables_end(self) -> float:
         """When a call to the ledger or the answers store must have ended: with the calls that
-        decide, until the request is finishing; then with the store's reserve."""
-        return self.store_end() if self.finishing else self.calls_end()
+        decide while the answer is worked out; else, as the answers store's record before it and
+        its saving after, with the store's reserve."""
+        return self.calls_end() if self.deciding else self.store_end()
 
     def left(self) -> float:
         return self.end - self._clock()
@@ -90,7 +101,7 @@ EVERY_OPERATION = Everything()
 
 
 class Write:
-    """One write call's attempts: whether Cognito may have acted on one whose answer was lost."""
+    """One write call's attempts: whether the service may have acted on one whose answer was lost."""
 
     def __init__(self) -> None:
         self.in_doubt = False  # an attempt was sent and its outcome is unknown
@@ -159,6 +170,7 @@ class RetryPolicy:
         never_retried: frozenset[str] = frozenset(),
         until_deadline: Container[str] = EVERY_OPERATION,
         attempted_once: frozenset[str] = frozenset(),
+        reads: frozenset[str] = frozenset(),
         pacing: Pacing | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -168,6 +180,7 @@ class RetryPolicy:
         self.never_retried = never_retried
         self.until_deadline = until_deadline
         self.attempted_once = attempted_once
+        self.reads = reads  # calls that can't act: inside writing(), their lost answers are not waited out
         self.pacing = pacing or Pacing()
         self.clock = clock
         self.sleep = sleep
@@ -205,7 +218,8 @@ class RetryPolicy:
         status = response[0].status_code if response is not None else None
         code = response[1].get("Error", {}).get("Code") if response is not None else None
         lost = isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError)
-        if self.write is not None:
+        name = operation.name if operation is not None else ""
+        if self.write is not None and name not in self.reads:
             if lost:
                 # Sent, unanswered, and still able to act: give it as long again as an attempt takes.
                 self.write.lost_until = max(self.write.lost_until, self._sent_at + 2 * self.attempt_s)
@@ -213,7 +227,6 @@ class RetryPolicy:
                 self.write.in_doubt = True  # sent, and the service may have acted on it
         if caught_exception is None and status is not None and status < 300:
             return None
-        name = operation.name if operation is not None else ""
         if code in self.never_retried or name in self.attempted_once:
             self._stop(response, attempts, caught_exception, operation)
         if code in self.THROTTLING:

@@ -64,6 +64,7 @@ QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 QUERIED_ONCE = frozenset({"Query"})  # the line of writers (`line_ahead`), never retried
+READS = frozenset({"GetItem", "Query", "DescribeTable"})
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
     {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
@@ -133,7 +134,7 @@ def tables(budget: Budget) -> Tables:
     # record (replay.py). The line is only read to pace a throttled write, which can pace itself
     # without it: a Query gets one attempt. Retried, a slow or throttled ledger held writers in
     # their reads, their turns passing unused, and each retry loaded it more.
-    retries = RetryPolicy(budget.tables_end, attempted_once=QUERIED_ONCE)
+    retries = RetryPolicy(budget.tables_end, attempted_once=QUERIED_ONCE, reads=READS)
     return Tables(client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S), retries)
 
 

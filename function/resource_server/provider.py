@@ -106,11 +106,11 @@ class Provider:
                     f"The provider's Lambda Timeout is too short to make any call: give it at least "
                     f"{MIN_TIMEOUT_S} s (template.yaml sets 900)"
                 )
-            answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
+            with self.budget.deciding_answer():
+                answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
         except RequestFailed as failure:
             physical_id = failure.physical_id or self._progress.failed_physical_id(raw_event)
             answer = Answer.failed(physical_id, failure.reason, failure.details)
         # Known now: if saving it runs out of time, crhelper's timer sends this.
         self._progress.answer = answer
-        self.budget.finish()
         return answer

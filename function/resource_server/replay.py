@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .deadline import Budget, OutOfTime
+from .deadline import Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight
-from .ownership import ATTEMPT_S, Tables, tables
+from .ownership import Tables, tables
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ class Replay:
 
         while True:
             try:
-                # Around the ledger's calls too, which share the client: what any of them sent
-                # and lost is waited out before the answer goes.
+                # Around the ledger's calls too, which share the client: a write of either that
+                # was sent and lost is waited out before the answer goes.
                 with self._tables.retries.writing() as write:
                     return Answer(**once(request=event, work_out_once=work_out_once))
             except IdempotencyAlreadyInProgressError:
@@ -95,8 +95,6 @@ class Replay:
                 record = self._store.get_record(event)
             except IdempotencyItemNotFoundError:
                 return  # it failed and let go
-            except OutOfTime:
-                raise DuplicateInFlight from None  # too late to look again, or to do anything else
             if record is None or record.status == "COMPLETED":
                 raise DuplicateInFlight
             first_deadline = float(record.in_progress_expiry_timestamp or 0) / 1000  # a Decimal, from DynamoDB
@@ -104,9 +102,7 @@ class Replay:
             if first_deadline <= now:
                 logger.warning("The delivery in flight passed its deadline without answering; this one answers")
                 return
-            # Its record is read again once its deadline has passed: that read must fit before this
-            # request's own calls end.
-            if first_deadline > self._budget.epoch(self._budget.calls_end() - ATTEMPT_S):
+            if first_deadline > self._budget.epoch(self._budget.calls_end()):
                 raise DuplicateInFlight  # it can still answer after this one could
             time.sleep(min(POLL_S, first_deadline - now))
 

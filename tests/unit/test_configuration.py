@@ -111,13 +111,17 @@ def test_the_ledger_and_the_answers_store_share_one_dynamodb_client(monkeypatch:
     assert sorted(made) == ["cognito-idp", "dynamodb"]
 
 
-def test_calls_to_the_tables_may_use_the_stores_reserve_once_the_request_is_finishing() -> None:
+def test_calls_to_the_tables_end_with_the_calls_that_decide_only_while_the_answer_is_worked_out() -> None:
     budget = Budget(clock=lambda: 100.0)
     budget.start(15_000)
-    deciding = budget.tables_end()
-    budget.finish()  # its answer is known, or its last ledger write begins
-    finishing = budget.tables_end()
-    budget.start(15_000)  # the next request decides again
+    recording = budget.tables_end()  # the answers store's record of the request in progress
+    with budget.deciding_answer():
+        deciding = budget.tables_end()
+        budget.finish()  # the ledger's last write
+        last_write = budget.tables_end()
+    with pytest.raises(RuntimeError), budget.deciding_answer():
+        raise RuntimeError  # a bug of ours: the answers store must still let go of the request
+    saving = budget.tables_end()
 
-    assert deciding == budget.calls_end() < finishing == budget.store_end()
-    assert budget.tables_end() == deciding
+    assert deciding == budget.calls_end() < budget.store_end()
+    assert recording == last_write == saving == budget.store_end()

@@ -33,7 +33,8 @@ def replaying(provider: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
     create_table()
     import app
 
-    monkeypatch.setattr(app.provider, "replay", Replay(TABLE, app.provider.budget))
+    # Sharing the ledger's client, as from_environment() makes it.
+    monkeypatch.setattr(app.provider, "replay", Replay(TABLE, app.provider.budget, app.provider.replay._tables))
     return provider
 
 
@@ -47,6 +48,16 @@ def test_create_delivered_twice_gets_the_same_success_and_makes_one_server(repla
     assert first["Status"] == "SUCCESS", first["Reason"]
     assert second == first
     assert replaying.writes == ["CreateResourceServer"]
+
+
+def test_a_duplicate_delivered_late_still_gets_the_first_answer(replaying: Harness, pool: str) -> None:
+    event = events.request("Create", events.properties(pool))
+
+    first = replaying.send(event)
+    late = replaying.send(event, timeout_s=4.5)  # time to read the kept answer, none for Cognito
+
+    assert first["Status"] == "SUCCESS", first["Reason"]
+    assert late == first
 
 
 def test_failed_create_delivered_twice_gets_the_same_failure_and_physical_id(

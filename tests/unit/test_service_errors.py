@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
+from resource_server import ownership
 from resource_server.cognito import Cognito
 from resource_server.contract import ResourceServer
+from resource_server.deadline import Budget
 from tests.support import events
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness, short_lambda
@@ -130,3 +134,21 @@ def test_earlier_failures_in_a_warm_function_leave_later_requests_their_retries(
     answer = provider.send(events.request("Create", events.properties(pool, identifier="https://other.example.com")))
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
+
+
+@pytest.mark.parametrize(("operation", "waited_out"), [("PutItem", True), ("GetItem", False), ("Query", False)])
+def test_a_lost_answer_is_waited_out_only_for_a_call_that_can_act(operation: str, waited_out: bool) -> None:
+    # The answers store's writing() scope covers the ledger's calls, which share its client.
+    budget = Budget(clock=lambda: 100.0)
+    budget.start(60_000)
+    shared = ownership.tables(budget)
+    shared.retries.clock, shared.retries.sleep = (lambda: 100.0), (lambda _s: None)
+    model = shared.client.meta.service_model.operation_model(operation)
+    lost = ReadTimeoutError(endpoint_url="http://127.0.0.1")
+
+    # A Query gets one attempt: it raises its error instead of retrying.
+    with shared.retries.writing() as write, contextlib.suppress(ReadTimeoutError):
+        shared.retries.needs_retry(attempts=1, caught_exception=lost, operation=model, request_dict={"context": {}})
+
+    assert write.in_doubt is waited_out
+    assert (write.lost_until > 0) is waited_out
