@@ -120,7 +120,7 @@ def test_calls_to_the_tables_end_with_the_calls_that_decide_only_while_the_answe
         budget.finish()  # the ledger's last write
         last_write = budget.tables_end()
     with pytest.raises(RuntimeError), budget.deciding_answer():
-        raise RuntimeError  # a bug of ours: the answers store must still let go of the request
+        raise RuntimeError  # a bug of ours: the answers store still deletes its record of the request
     saving = budget.tables_end()
 
     assert deciding == budget.calls_end() < budget.store_end()

@@ -149,13 +149,23 @@ def test_a_request_crhelper_fails_to_set_up_is_answered_once_at_its_own_url(
     [
         ("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261206T082244Z", 1796545364.0),
         ("https://b.s3.amazonaws.com/k?AWSAccessKeyId=A&Expires=1796552564&Signature=s", 1796545364.0),
+        ("https://b.s3.amazonaws.com/k?X-Amz-Date=20261206T135244%2B0530", 1796545364.0),
         ("https://b.s3.amazonaws.com/k?X-Amz-Date=20261306T082244Z", None),
         ("https://b.s3.amazonaws.com/k?X-Amz-Date=yesterday", None),
         ("https://b.s3.amazonaws.com/k?Expires=soon", None),
         ("https://b.s3.amazonaws.com/k", None),
         (None, None),
     ],
-    ids=["SigV4", "older form", "no such month", "not a date", "Expires not a number", "unsigned", "no URL"],
+    ids=[
+        "SigV4",
+        "SigV4 with an offset",
+        "older form",
+        "no such month",
+        "not a date",
+        "Expires not a number",
+        "unsigned",
+        "no URL",
+    ],
 )
 def test_when_the_response_url_was_signed_is_read_or_left_unknown(url: object, issued: float | None) -> None:
     assert event.issued_at(url) == issued
