@@ -46,7 +46,6 @@ class Budget:
         """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
         now = self._clock()
         self.end = now + remaining_ms / 1000
-        self.deciding = False
         if not_after_epoch is not None:
             self.end = min(self.end, now + not_after_epoch - time.time())
 

@@ -143,15 +143,15 @@ class Ledger:
         self,
         table_name: str,
         budget: Budget,
+        shared: Tables,
         legacy_table: str | None = None,
         write_attempt_s: float = 0.0,
-        shared: Tables | None = None,
     ) -> None:
         self.table_name = table_name
         self.legacy_table = legacy_table  # 1.0.0's answers table, where its adoption records live
         self._budget = budget
         self._write_attempt_s = write_attempt_s  # the longest a Cognito write attempt takes
-        self._tables = shared  # made on first use when not given
+        self._client = shared.client
         self.holder = ""  # this delivery: RequestId and the Lambda invocation's id
         self._held: Record | None = None  # the record whose lease this delivery holds, as written
         # A write of this delivery's lease that failed after an attempt whose answer may have been
@@ -230,7 +230,7 @@ class Ledger:
             condition += " AND #pool = :pool"
         count, token = 0, None
         while True:
-            page = self._connect().query(
+            page = self._client.query(
                 TableName=self.table_name,
                 IndexName=QUEUE_INDEX,
                 Select="COUNT",
@@ -364,7 +364,7 @@ class Ledger:
             return
         key = {"id": {"S": f"{LEGACY_PREFIX}|{owner.stack_id}|{owner.logical_id}|{server_id}"}}
         try:
-            self._connect().delete_item(TableName=self.legacy_table, Key=key)
+            self._client.delete_item(TableName=self.legacy_table, Key=key)
         except (ClientError, BotoCoreError, OutOfTime) as error:
             # Harmless: the ledger's record is what is read from now on.
             logger.warning("1.0.0's adoption record not removed", extra={"error": type(error).__name__})
@@ -377,7 +377,7 @@ class Ledger:
         condition = "attribute_not_exists(#server)" if expected is None else "#version = :version"
         values = {} if expected is None else {"ExpressionAttributeValues": {":version": {"N": str(expected.version)}}}
         try:
-            self._connect().put_item(
+            self._client.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=condition,
@@ -414,14 +414,9 @@ class Ledger:
 
     def _call(self, what: str, call: Callable[[Any], Any]) -> Any:
         try:
-            return call(self._connect())
+            return call(self._client)
         except (ClientError, BotoCoreError, OutOfTime) as error:
             raise _failure(what, error) from error
-
-    def _connect(self) -> Any:
-        if self._tables is None:
-            self._tables = tables(self._budget)
-        return self._tables.client
 
 
 def _key(server_id: ServerId) -> dict[str, Any]:

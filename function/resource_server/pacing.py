@@ -127,6 +127,20 @@ def next_move(line: Line, *, refused_at_head: int, rng: random.Random, round_tri
     return Move(min(wait - slot, recheck), attempt=False)
 
 
+class _Following:
+    """What Turns knows of one lease's line; it starts afresh when the request's lease changes."""
+
+    __slots__ = ("lease", "line", "read_at", "refused_at_head", "stalled", "watch")
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.read_at: float | None = None  # when the line was last read, while that reading holds
+        self.line: Line | None = None  # what that reading found (None: it failed)
+        self.watch: Watch | None = None  # how the line has moved
+        self.refused_at_head = 0  # how often in a row it was throttled with none of ours ahead
+        self.stalled = False  # the line stopped moving: it paces itself from then on
+
+
 class Turns(Pacing):
     """Pacing for Cognito's writes: a turn in the queue of leases, when the ledger can say."""
 
@@ -145,33 +159,28 @@ class Turns(Pacing):
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
         self._clock = clock
         self._sleep = sleep
-        self._refused_at_head: tuple[Lease | None, int] = (None, 0)  # the lease it counts for, how often in a row
-        # The last reading of the line: the lease it was for, when, and what it found (None: it failed).
-        self._read: tuple[Lease | None, float, Line | None] = (None, 0.0, None)
-        self._watch: tuple[Lease | None, Watch | None] = (None, None)  # how the line has moved, for a lease
-        self._stalled: Lease | None = None  # the lease whose line stalled: it paces itself from then on
+        self._following: _Following | None = None
 
     def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
-        while (
-            (mine := self._mine()) is not None and mine != self._stalled and (line := self._line(mine, now)) is not None
-        ):
+        while (mine := self._mine()) is not None:
+            if self._following is None or self._following.lease != mine:
+                self._following = _Following(mine)
+            seen = self._following
+            if seen.stalled or (line := self._line(seen, now)) is None:
+                break
             now = self._clock()  # reading the line takes a round trip, or more when DynamoDB is slow
-            lease, refused = self._refused_at_head
-            refused = refused if lease == mine else 0
-            watched, seen = self._watch
-            seen = watch(seen if watched == mine else None, line, now)
-            self._watch = (mine, seen)
-            if stalled(seen, now):
+            seen.watch = watch(seen.watch, line, now)
+            if stalled(seen.watch, now):
                 logger.warning(
                     "The writers ahead in line have not moved; pacing this write without the line",
                     extra={"ahead_in_pool": line.in_pool, "ahead_in_account": line.in_account, "seconds": STALL_S},
                 )
-                self._stalled = mine
+                seen.stalled = True
                 break
-            move = next_move(line, refused_at_head=refused, rng=self.rng, round_trip_s=round_trip_s)
+            move = next_move(line, refused_at_head=seen.refused_at_head, rng=self.rng, round_trip_s=round_trip_s)
             if not move.attempt:
-                self._read = (None, 0.0, None)  # it sleeps: the line will have moved
-            self._refused_at_head = (mine, refused + 1 if move.at_head else 0)
+                seen.read_at = None  # it sleeps: the line will have moved
+            seen.refused_at_head = seen.refused_at_head + 1 if move.at_head else 0
             if move.attempt:
                 return move.wait_s  # past the last attempt, the caller stops
             if now + move.wait_s > deadline - FINAL_LOOK_S and now < deadline - FINAL_LOOK_S:
@@ -186,13 +195,11 @@ class Turns(Pacing):
             now = self._clock()
         return super().delay(attempts, now, deadline, round_trip_s)
 
-    def _line(self, mine: Lease, now: float) -> Line | None:
-        """The line ahead of `mine`: read again, unless it was read in the last REREAD_S. A reading
-        that failed counts too: until the next, the writer paces itself with jitter, rather than
-        ask a slow or throttling ledger again after every refusal."""
-        lease, read_at, ahead = self._read
-        if lease == mine and now - read_at < REREAD_S:
-            return ahead
-        found = self._ahead(mine, self._epoch(now))
-        self._read = (mine, now, found)
-        return found
+    def _line(self, seen: _Following, now: float) -> Line | None:
+        """The line ahead of the lease: read again, unless it was read in the last REREAD_S. A
+        reading that failed counts too: until the next, the writer paces itself with jitter, rather
+        than ask a slow or throttling ledger again after every refusal."""
+        if seen.read_at is not None and now - seen.read_at < REREAD_S:
+            return seen.line
+        seen.read_at, seen.line = now, self._ahead(seen.lease, self._epoch(now))
+        return seen.line

@@ -62,9 +62,9 @@ class Provider:
         ledger = Ledger(
             os.environ[TABLE_VARIABLE],
             budget,
+            shared,
             legacy_table=replay.table_name,
             write_attempt_s=cognito_calls.ATTEMPT_S,
-            shared=shared,
         )
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)

@@ -19,7 +19,7 @@ from typing import Any
 from .deadline import Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight
-from .ownership import Tables, tables
+from .ownership import Tables
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ POLL_S = 1.0  # how often a duplicate looks whether the delivery in flight has a
 
 
 class Replay:
-    def __init__(self, table_name: str | None, budget: Budget | None = None, shared: Tables | None = None) -> None:
+    def __init__(self, table_name: str | None, budget: Budget, shared: Tables) -> None:
         self.table_name = table_name
-        self._budget = budget or Budget()
-        self._tables = shared  # the ledger's client; made on first use when not given
+        self._budget = budget
+        self._tables = shared  # the ledger's client and its retry policy
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
         self._store: Any = None
@@ -55,7 +55,6 @@ class Replay:
         )
 
         once = self._once or self._build()
-        assert self._tables is not None  # made by _build
         self._config.register_lambda_context(context)
         worked_out: list[Answer] = []
 
@@ -114,8 +113,6 @@ class Replay:
         )
 
         assert self.table_name is not None
-        if self._tables is None:
-            self._tables = tables(self._budget)
         self._store = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=self._tables.client)
         self._config = IdempotencyConfig(
             event_key_jmespath=REQUEST_KEY, raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S

@@ -186,7 +186,7 @@ def test_a_repeated_delivery_of_an_adopting_create_keeps_what_the_server_held_fi
     existing_server(cognito_idp, pool)
     before = held(cognito_idp, pool)
     monkeypatch.setattr(
-        app.provider, "replay", Replay(None, app.provider.budget)
+        app.provider, "replay", Replay(None, app.provider.budget, app.provider.replay._tables)
     )  # as when the answer store was unreachable
     stack = ModelStack(provider.send)
     create = stack._request

@@ -78,7 +78,7 @@ def build(
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
     budget = Budget()
     shared = ownership.tables(budget)
-    ledger = Ledger(ledger_table, budget, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S, shared=shared)
+    ledger = Ledger(ledger_table, budget, shared, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S)
     turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
     retries = Cognito.retry_policy(budget.calls_end, turns)
     retries.attach(client)

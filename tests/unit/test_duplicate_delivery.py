@@ -110,7 +110,8 @@ def test_when_the_store_is_unreachable_the_request_is_still_answered_once(
 ) -> None:
     import app
 
-    monkeypatch.setattr(app.provider, "replay", Replay("no-such-table", app.provider.budget))
+    unreachable = Replay("no-such-table", app.provider.budget, app.provider.replay._tables)
+    monkeypatch.setattr(app.provider, "replay", unreachable)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
 

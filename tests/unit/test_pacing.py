@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from resource_server import cognito, deadline, pacing
+from resource_server import cognito, deadline, ownership, pacing
 from resource_server.contract import ServerId
 from resource_server.deadline import RetryPolicy
 from resource_server.failure import RequestFailed
@@ -103,7 +103,7 @@ def started_ledger(table: str, request_id: str) -> Ledger:
     """A ledger on `table`, a minute into its request's time, for the delivery of `request_id`."""
     budget = deadline.Budget()
     budget.start(60_000)
-    ledger = Ledger(table, budget, write_attempt_s=cognito.ATTEMPT_S)
+    ledger = Ledger(table, budget, ownership.tables(budget), write_attempt_s=cognito.ATTEMPT_S)
     ledger.start(request_id, "invocation")
     return ledger
 
@@ -175,7 +175,7 @@ def test_a_reading_of_the_line_that_is_throttled_is_not_retried() -> None:
         body = b'{"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}'
         return AWSResponse(request.url, 400, {}, RawBody(body))
 
-    ledger._connect().meta.events.register("before-send.dynamodb.Query", throttling)
+    ledger._client.meta.events.register("before-send.dynamodb.Query", throttling)
     line = ledger.line_ahead(Lease("me", "pool", began=1_000.0, writes_until=1e12), now=1_000.0)
 
     assert line is None, "unread: the writer paces itself"
@@ -208,7 +208,7 @@ def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_enviro
     ended: with the 900 s Timeout, a quarter of an hour."""
     with mock_aws():
         ledger = started_ledger(create_ledger_table(boto3.client("dynamodb")), "request")
-        client = ledger._connect()
+        client = ledger._client
         attempts: list[str] = []
 
         def landed_then_unreachable(request: Any, event_name: str, **_: Any) -> None:
@@ -264,10 +264,10 @@ def test_a_write_that_never_landed_leaves_another_requests_lease_alone(aws_envir
         def unreachable(request: Any, **_: Any) -> None:
             raise ConnectTimeoutError(endpoint_url=request.url)
 
-        ours._connect().meta.events.register_first("before-send.dynamodb.PutItem", unreachable)
+        ours._client.meta.events.register_first("before-send.dynamodb.PutItem", unreachable)
         with pytest.raises(RequestFailed):
             ours.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="ours", issued_at=None)
-        ours._connect().meta.events.unregister("before-send.dynamodb.PutItem", unreachable)
+        ours._client.meta.events.unregister("before-send.dynamodb.PutItem", unreachable)
         theirs.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="theirs", issued_at=None)
 
         ours.let_go()
