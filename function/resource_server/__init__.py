@@ -4,7 +4,7 @@
 -> 6. delivery
 
 Around them: provider.py wires them (app.py guards it); startup.py answers when the provider
-can't start; answer.py is crhelper with its flaws patched; replay.py answers a repeated
+can't start; responder.py is crhelper with its flaws patched; replay.py answers a repeated
 delivery as the first was answered; deadline.py and pacing.py bound and pace every AWS call;
 stack.py reads CloudFormation where the ledger can't answer.
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from . import cognito as cognito_calls
 from . import deadline, event, ownership, plan, startup
-from .answer import Responder
+from .responder import Responder
 from .cognito import Cognito
 from .deadline import MIN_TIMEOUT_S, Budget
 from .delivery import Answer

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from resource_server import answer as answer_module
+from resource_server import responder as responder_module
 from resource_server import event
 from tests.support import events
 from tests.support.in_process import Harness
@@ -116,7 +116,7 @@ def test_an_answer_that_cannot_be_built_still_goes_out_as_a_minimal_failure(
     def broken_payload(*_args: Any) -> bytes:
         raise RuntimeError("a bug while building the answer")
 
-    monkeypatch.setattr(answer_module, "payload", broken_payload)
+    monkeypatch.setattr(responder_module, "payload", broken_payload)
 
     answer = provider.send(events.request("Create", events.properties(pool)))
 
@@ -133,7 +133,7 @@ def test_a_request_crhelper_fails_to_set_up_is_answered_once_at_its_own_url(
     def broken_set_up(*_args: Any) -> None:
         raise RuntimeError("crhelper's own set-up")
 
-    monkeypatch.setattr(answer_module.Responder, "_crhelper_init", broken_set_up)
+    monkeypatch.setattr(responder_module.Responder, "_crhelper_init", broken_set_up)
     event = events.request("Delete", events.properties(pool), physical_id=f"{pool}|https://api.example.com")
 
     answer = provider.send(event)
