@@ -5,7 +5,7 @@
 
 Around them: provider.py wires them (app.py guards it); startup.py answers when the provider
 can't start; responder.py is crhelper with its flaws patched; replay.py answers a repeated
-delivery as the first was answered; deadline.py and pacing.py bound and pace every AWS call;
+delivery as the first was answered; aws.py and pacing.py bound and pace every AWS call;
 stack.py reads CloudFormation where the ledger can't answer.
 
 Values are NamedTuples, not dataclasses: a dataclass compiles its methods when its module loads,

@@ -18,8 +18,8 @@ from botocore.exceptions import (
 )
 
 from . import __version__
+from .aws import OutOfTime, Pacing, RetryPolicy, client
 from .contract import ResourceServer, Scope, ServerId
-from .deadline import OutOfTime, Pacing, RetryPolicy, client
 from .failure import RequestFailed
 
 if TYPE_CHECKING:

@@ -48,8 +48,8 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .aws import Budget, OutOfTime, RetryPolicy, client
 from .contract import ResourceServer, Scope, ServerId
-from .deadline import Budget, OutOfTime, RetryPolicy, client
 from .failure import RequestFailed
 from .pacing import Lease, Line
 

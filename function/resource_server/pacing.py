@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .deadline import Pacing
+from .aws import Pacing
 
 logger = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from . import aws, event, ownership, plan, startup
 from . import cognito as cognito_calls
-from . import deadline, event, ownership, plan, startup
-from .responder import Responder
+from .aws import MIN_TIMEOUT_S, Budget
 from .cognito import Cognito
-from .deadline import MIN_TIMEOUT_S, Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight, RequestFailed
 from .ownership import TABLE_VARIABLE, Ledger
 from .pacing import Turns
 from .replay import Replay
+from .responder import Responder
 from .stack import StackReader
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Provider:
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
         self._progress = plan.Progress()
         # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
-        needed = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + ownership.ATTEMPT_S + cognito_calls.ATTEMPT_S
+        needed = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + ownership.ATTEMPT_S + cognito_calls.ATTEMPT_S
         self._too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .deadline import Budget
+from .aws import Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight
 from .ownership import Tables

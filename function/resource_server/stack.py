@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from .deadline import RetryPolicy, client
+from .aws import RetryPolicy, client
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import cognito, deadline, delivery, ownership, plan
+from resource_server import aws, cognito, delivery, ownership, plan
 from resource_server import provider as provider_module
+from resource_server.aws import Budget
 from resource_server.cognito import Cognito
-from resource_server.deadline import Budget
 from resource_server.ownership import Ledger
 from resource_server.pacing import Turns
 from resource_server.provider import Provider
@@ -66,8 +66,8 @@ def short_lambda(monkeypatch: pytest.MonkeyPatch, *, reserves: bool = True) -> N
     time kept for the answer) are shrunk to fit."""
     monkeypatch.setattr(provider_module, "MIN_TIMEOUT_S", 1)
     if reserves:
-        monkeypatch.setattr(deadline, "ANSWER_RESERVE_S", 0.1)
-        monkeypatch.setattr(deadline, "STORE_RESERVE_S", 0.1)
+        monkeypatch.setattr(aws, "ANSWER_RESERVE_S", 0.1)
+        monkeypatch.setattr(aws, "STORE_RESERVE_S", 0.1)
 
 
 def build(

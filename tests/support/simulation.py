@@ -2,7 +2,7 @@
 
 What this machine can't measure (300 Lambda processes; several pools under the account's
 15 writes/s) is played here with the provider's own rules, imported, not copied: the pacing
-of a throttled write (pacing.next_move), the give-up rule (deadline.gives_up), the reserves
+of a throttled write (pacing.next_move), the give-up rule (aws.gives_up), the reserves
 of the Lambda's time and the Cognito client's timeouts. The rates are enforced as the
 emulator enforces them (emulator.Faults): each pool accepts a write at most every 1/5 s,
 evenly spaced; and, when `account_rate` is set, the account at most every 1/15 s. `make bench`
@@ -16,7 +16,7 @@ import random
 import statistics
 from dataclasses import dataclass
 
-from resource_server import cognito, deadline, pacing
+from resource_server import aws, cognito, pacing
 from resource_server.pacing import Lease
 
 
@@ -90,8 +90,8 @@ def simulate(
     provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
     `orphans`: leases at the head of pool-0's line whose requests died: they never write."""
     rng = random.Random(seed)
-    jitter = deadline.Pacing(rng)  # the provider's fallback pacing, on the same random stream
-    calls_end = [w.arrives + w.budget_s - deadline.ANSWER_RESERVE_S - deadline.STORE_RESERVE_S for w in writers]
+    jitter = aws.Pacing(rng)  # the provider's fallback pacing, on the same random stream
+    calls_end = [w.arrives + w.budget_s - aws.ANSWER_RESERVE_S - aws.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
     leases = {
         n: Lease(
@@ -151,7 +151,7 @@ def simulate(
         wait = (
             move.wait_s if move.attempt else max(last_attempt - now - pacing.LAST_TRY_MARGIN_S, 0.0)
         )  # as Turns.delay
-        if not deadline.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
+        if not aws.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
             heapq.heappush(queue, (now + wait, n, True))
         else:
             gave_up[n] = now

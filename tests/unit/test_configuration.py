@@ -9,8 +9,8 @@ import boto3
 import pytest
 import yaml
 
+from resource_server.aws import Budget
 from resource_server.cognito import Cognito
-from resource_server.deadline import Budget
 from resource_server.provider import Provider
 from resource_server.startup import Misconfigured
 from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from resource_server import responder as responder_module
 from resource_server import event
+from resource_server import responder as responder_module
 from tests.support import events
 from tests.support.in_process import Harness
 from tests.support.lambda_context import LambdaContext

@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from resource_server import cognito, deadline, ownership, pacing
+from resource_server import aws, cognito, ownership, pacing
+from resource_server.aws import RetryPolicy
 from resource_server.contract import ServerId
-from resource_server.deadline import RetryPolicy
 from resource_server.failure import RequestFailed
 from resource_server.ownership import Ledger, Owner, State
 from resource_server.pacing import Lease, Turns
@@ -49,7 +49,7 @@ def test_writers_that_arrive_over_time_are_served_in_about_the_order_they_came()
 
 def test_under_a_tight_budget_the_writers_use_at_least_85_percent_of_the_rate() -> None:
     budget = 15.0
-    reserve = deadline.ANSWER_RESERVE_S + deadline.STORE_RESERVE_S + cognito.ATTEMPT_S
+    reserve = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + cognito.ATTEMPT_S
     allowed = int((budget - reserve) * pacing.POOL_RATE) + 1
 
     result = sim.simulate(sim.at_once(100, budget_s=budget), seed=3)
@@ -101,7 +101,7 @@ OWNER = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
 
 def started_ledger(table: str, request_id: str) -> Ledger:
     """A ledger on `table`, a minute into its request's time, for the delivery of `request_id`."""
-    budget = deadline.Budget()
+    budget = aws.Budget()
     budget.start(60_000)
     ledger = Ledger(table, budget, ownership.tables(budget), write_attempt_s=cognito.ATTEMPT_S)
     ledger.start(request_id, "invocation")
@@ -154,7 +154,7 @@ def test_writers_released_together_do_not_read_the_line_in_step() -> None:
 def test_a_throttled_write_gives_up_only_when_no_attempt_could_finish_in_time(left: float, retried: bool) -> None:
     clock = FakeClock()
     client = boto3.client("cognito-idp", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    policy = RetryPolicy(lambda: clock.now + left, pacing=deadline.Pacing(random.Random(0)), clock=clock)
+    policy = RetryPolicy(lambda: clock.now + left, pacing=aws.Pacing(random.Random(0)), clock=clock)
     policy.attach(client)
     policy.attempt_s = cognito.ATTEMPT_S
 
@@ -198,7 +198,7 @@ def test_after_a_failed_reading_a_writer_paces_itself_and_reads_again_only_later
         clock.now += 0.1
 
     assert reads == [1_000.0], "one reading within REREAD_S, not one after every refusal"
-    assert all(0 <= d <= deadline.Pacing.CAP_S for d in delays), "jittered retries meanwhile"
+    assert all(0 <= d <= aws.Pacing.CAP_S for d in delays), "jittered retries meanwhile"
     turns.delay(attempts=6, now=clock.now + pacing.REREAD_S, deadline=clock.now + 60)
     assert len(reads) == 2, "and it reads the line again after REREAD_S"
 
@@ -241,9 +241,9 @@ def test_a_writer_behind_a_line_that_stopped_moving_paces_itself_without_it() ->
     delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
 
     assert pacing.STALL_S <= clock.now - 1_000.0 <= pacing.STALL_S + 1, "it tries once the line has not moved"
-    assert delay <= deadline.Pacing.CAP_S
+    assert delay <= aws.Pacing.CAP_S
     read = len(reads)
-    assert turns.delay(attempts=2, now=clock.now, deadline=clock.now + 900) <= deadline.Pacing.CAP_S
+    assert turns.delay(attempts=2, now=clock.now, deadline=clock.now + 900) <= aws.Pacing.CAP_S
     assert len(reads) == read, "and no longer waits on the line"
 
 

@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from resource_server import ownership
+from resource_server.aws import Budget
 from resource_server.cognito import Cognito
 from resource_server.contract import ResourceServer
-from resource_server.deadline import Budget
 from tests.support import events
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness, short_lambda
