@@ -4,7 +4,7 @@ Cognito allows 5 writes/s per user pool and 15/s per account, and CloudFormation
 independent resource at once: a full pool is 300 writers for 5 slots a second. Jittered retries
 keep those slots busy but serve writers in random order, so some wait far longer than their
 place in line, and hundreds of attempts a second are refused. Every write here already holds a
-lease in the ledger, taken before its first attempt (ownership.py); in the order they began, the
+lease in the ledger, taken before its first attempt (ledger.py); in the order they began, the
 leases are the queue. A throttled writer counts the leases ahead of it that can still write,
 in its pool and in the account, works out when its turn comes at Cognito's rates, and sleeps
 until then, looking again at half that wait, or RECHECK_S, as the line moves.

@@ -15,7 +15,7 @@ from .contract import ResourceServer, ServerId
 from .delivery import Answer
 from .event import Request, fallback_physical_id, is_marker, marker
 from .failure import RequestFailed
-from .ownership import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
+from .ledger import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
 from .stack import UPDATE_ROLLBACK, StackReader, StatusUnknown
 
 logger = logging.getLogger(__name__)
@@ -664,7 +664,7 @@ def _read(server_id: ServerId, work: _Work) -> Record | None:
 
 
 def _claim(work: _Work, server_id: ServerId, expected: Record | None, **record: Any) -> Record:
-    """Take the server's lease for this request, recording what `record` says (ownership.Ledger.claim)."""
+    """Take the server's lease for this request, recording what `record` says (ledger.Ledger.claim)."""
     request = work.request
     record.setdefault("owner", work.owner)
     return work.services.ledger.claim(

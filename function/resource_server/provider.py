@@ -13,13 +13,14 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from . import aws, event, ownership, plan, startup
+from . import aws, event, plan, startup
 from . import cognito as cognito_calls
 from .aws import MIN_TIMEOUT_S, Budget
 from .cognito import Cognito
 from .delivery import Answer
 from .failure import DuplicateInFlight, RequestFailed
-from .ownership import TABLE_VARIABLE, Ledger
+from .ledger import ATTEMPT_S as LEDGER_ATTEMPT_S
+from .ledger import TABLE_VARIABLE, Ledger, tables
 from .pacing import Turns
 from .replay import Replay
 from .responder import Responder
@@ -56,7 +57,7 @@ class Provider:
         # so that a cold request's first write doesn't wait behind it (`make bench`, 5b). The first
         # request imports Powertools' idempotency utility: at init it put init at 1.08x to 1.10x
         # its floor, against 1.06x to 1.08x (figure 1); there it costs 3 ms of CPU.
-        shared = ownership.tables(budget)
+        shared = tables(budget)
         replay = Replay.from_environment(budget, shared)  # IDEMPOTENCY_TABLE
         # 1.0.0 kept its adoption records in the answers table.
         ledger = Ledger(
@@ -84,7 +85,7 @@ class Provider:
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
         self._progress = plan.Progress()
         # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
-        needed = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + ownership.ATTEMPT_S + cognito_calls.ATTEMPT_S
+        needed = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + LEDGER_ATTEMPT_S + cognito_calls.ATTEMPT_S
         self._too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)

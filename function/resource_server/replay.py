@@ -19,7 +19,7 @@ from typing import Any
 from .aws import Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight
-from .ownership import Tables
+from .ledger import Tables
 
 logger = logging.getLogger(__name__)
 

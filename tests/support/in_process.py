@@ -15,11 +15,11 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import aws, cognito, delivery, ownership, plan
+from resource_server import aws, cognito, delivery, plan
 from resource_server import provider as provider_module
 from resource_server.aws import Budget
 from resource_server.cognito import Cognito
-from resource_server.ownership import Ledger
+from resource_server.ledger import Ledger, tables
 from resource_server.pacing import Turns
 from resource_server.provider import Provider
 from resource_server.replay import Replay
@@ -77,7 +77,7 @@ def build(
     The others reach whatever AWS the test runs against."""
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
     budget = Budget()
-    shared = ownership.tables(budget)
+    shared = tables(budget)
     ledger = Ledger(ledger_table, budget, shared, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S)
     turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
     retries = Cognito.retry_policy(budget.calls_end, turns)

@@ -15,11 +15,11 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from resource_server import aws, cognito, ownership, pacing
+from resource_server import aws, cognito, pacing
 from resource_server.aws import RetryPolicy
 from resource_server.contract import ServerId
 from resource_server.failure import RequestFailed
-from resource_server.ownership import Ledger, Owner, State
+from resource_server.ledger import Ledger, Owner, State, tables
 from resource_server.pacing import Lease, Turns
 from tests.support import simulation as sim
 from tests.support.emulator import create_ledger_table
@@ -103,7 +103,7 @@ def started_ledger(table: str, request_id: str) -> Ledger:
     """A ledger on `table`, a minute into its request's time, for the delivery of `request_id`."""
     budget = aws.Budget()
     budget.start(60_000)
-    ledger = Ledger(table, budget, ownership.tables(budget), write_attempt_s=cognito.ATTEMPT_S)
+    ledger = Ledger(table, budget, tables(budget), write_attempt_s=cognito.ATTEMPT_S)
     ledger.start(request_id, "invocation")
     return ledger
 
