@@ -1,88 +1,41 @@
-"""Time: every AWS call a request makes, retries included, ends before the request's deadline.
-
-A request's deadline is the earlier of the Lambda deadline and the moment CloudFormation stops
-waiting for it (the ResponseURL's signing time plus the resource's ServiceTimeout). The time is
-split from the end. The answer's PUT gets the last ANSWER_RESERVE_S; the last ledger write and
-saving the answer get the STORE_RESERVE_S before that; Cognito and the reads that decide get
-everything before. So a server made near the deadline is still answered for by the request that
-made it, never left to crhelper's timer.
+"""The one way this provider makes an AWS client, and what every call shares: timeouts, botocore's
+standard retries bounded by the request's time, writes whose outcome is in doubt, error codes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, cast
+from typing import Any, NamedTuple, NoReturn, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.retries import standard
+
+from .pacing import Pacing
 
 logger = logging.getLogger(__name__)
 
-# The answer's PUT to S3 takes a few hundred milliseconds; this leaves room for a retry.
-ANSWER_RESERVE_S = 1.5
-# One DynamoDB attempt (1 s to connect, 0.5 s to read) for the last ledger write; saving the
-# answer gets what is left, and crhelper's timer sends the answer should that run out.
-STORE_RESERVE_S = 2.0
-# The shortest Lambda Timeout that leaves time for a call: the reserves, and one Cognito attempt.
-MIN_TIMEOUT_S = 10
+
+class Timeouts(NamedTuple):
+    """How long one attempt of a call may take: an attempt that takes longer is lost."""
+
+    connect_s: float
+    read_s: float
+
+    @property
+    def attempt_s(self) -> float:
+        return self.connect_s + self.read_s
 
 
-class Budget:
-    """One request's time. Monotonic seconds, but for `epoch()`, which leases share across processes."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self.end = math.inf
-        self.deciding = False  # working out the answer, up to the ledger's last write
-
-    def start(self, remaining_ms: int, not_after_epoch: float | None = None) -> None:
-        """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
-        now = self._clock()
-        self.end = now + remaining_ms / 1000
-        if not_after_epoch is not None:
-            self.end = min(self.end, now + not_after_epoch - time.time())
-
-    def calls_end(self) -> float:
-        """When the last Cognito, CloudFormation or ledger-read attempt must have ended."""
-        return self.end - ANSWER_RESERVE_S - STORE_RESERVE_S
-
-    def store_end(self) -> float:
-        """When the last ledger write and saving the answer must have ended."""
-        return self.end - ANSWER_RESERVE_S
-
-    @contextmanager
-    def deciding_answer(self) -> Iterator[None]:
-        """Around working out the answer: its calls to the tables end with the calls that decide,
-        until `finish()`."""
-        self.deciding = True
-        try:
-            yield
-        finally:
-            self.deciding = False
-
-    def finish(self) -> None:
-        """The ledger's last write begins: it may use the store's reserve."""
-        self.deciding = False
-
-    def tables_end(self) -> float:
-        """When a call to the ledger or the answers store must have ended: with the calls that
-        decide while the answer is worked out; else, as the answers store's record before it and
-        its saving after, with the store's reserve."""
-        return self.calls_end() if self.deciding else self.store_end()
-
-    def left(self) -> float:
-        return self.end - self._clock()
-
-    def epoch(self, monotonic: float) -> float:
-        """A moment of this budget, in seconds since the epoch."""
-        return time.time() + monotonic - self._clock()
+# Cognito and CloudFormation answer in well under a second; a DynamoDB item read or write, in milliseconds.
+COGNITO = Timeouts(1.0, 3.0)
+CLOUDFORMATION = Timeouts(1.0, 3.0)
+DYNAMODB = Timeouts(1.0, 0.5)
 
 
 class OutOfTime(Exception):
@@ -105,23 +58,6 @@ class Write:
     def __init__(self) -> None:
         self.in_doubt = False  # an attempt was sent and its outcome is unknown
         self.lost_until = 0.0  # when every attempt whose answer was lost has had time to land
-
-
-class Pacing:
-    """When a throttled call tries again. The default: short jittered waits (below). `pacing.py`
-    gives Cognito's writes a turn in the queue the ledger's leases form instead."""
-
-    # botocore's backoff for throttling (full jitter, 1 s doubling to 20 s) leaves Cognito's
-    # 5 writes/s per pool idle: 25 creates spread over 17.6 s against the 4.8 s the cap allows.
-    BASE_S = 0.25
-    CAP_S = 0.75
-
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-
-    def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
-        """Seconds before the next attempt; `round_trip_s`: how long the refused one took."""
-        return self.rng.uniform(0, min(self.BASE_S * 2 ** (attempts - 1), self.CAP_S))
 
 
 def gives_up(now: float, delay: float, attempt_s: float, deadline: float) -> bool:
@@ -278,13 +214,45 @@ class RetryPolicy:
         raise error_class(parsed, operation.name if operation is not None else "")
 
 
-def client(service: str, retries: RetryPolicy, connect_timeout_s: float, read_timeout_s: float, **config: Any) -> Any:
+def client(service: str, retries: RetryPolicy, timeouts: Timeouts, **config: Any) -> Any:
     """The one way this provider makes an AWS client: from boto3's default session, in standard
     retry mode, with `retries` bounding its calls. The default session's, as a session of its
     own loads botocore's data again (`make bench`)."""
     settings = Config(
-        retries={"mode": "standard"}, connect_timeout=connect_timeout_s, read_timeout=read_timeout_s, **config
+        retries={"mode": "standard"}, connect_timeout=timeouts.connect_s, read_timeout=timeouts.read_s, **config
     )
     made = boto3.client(cast("Any", service), config=settings)  # boto3-stubs type each service's own name
     retries.attach(made)
     return made
+
+
+class Tables(NamedTuple):
+    """The provider's one DynamoDB client, for the ledger and the answers store, and the policy
+    that bounds its calls. One client, not one each: each took about 4 ms of init (`make bench`)."""
+
+    client: Any
+    retries: RetryPolicy
+
+
+# The line of writers (the ledger's `line_ahead`) is only read to pace a throttled write, which
+# can pace itself without it: a Query gets one attempt. Retried, a slow or throttled ledger held
+# writers in their reads, their turns passing unused, and each retry loaded it more.
+QUERIED_ONCE = frozenset({"Query"})
+TABLE_READS = frozenset({"GetItem", "Query", "DescribeTable"})
+
+
+def tables(deadline: Callable[[], float]) -> Tables:
+    """The shared DynamoDB client. Every call but the line's Query may be repeated until the
+    deadline: reads; the ledger's conditional writes, whose retry finds its own token if the
+    first landed; the answers store's, whose retry finds its own record (replay.py)."""
+    retries = RetryPolicy(deadline, attempted_once=QUERIED_ONCE, reads=TABLE_READS)
+    return Tables(client("dynamodb", retries, DYNAMODB), retries)
+
+
+def code(error: Exception) -> str:
+    """A service error's code, such as ConditionalCheckFailedException; "" for any other error."""
+    return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""
+
+
+def message(error: Exception) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) if isinstance(error, ClientError) else ""

@@ -18,19 +18,16 @@ from botocore.exceptions import (
 )
 
 from . import __version__
-from .aws import OutOfTime, Pacing, RetryPolicy, client
+from .aws import COGNITO, OutOfTime, RetryPolicy, client, code, message
 from .contract import ResourceServer, Scope, ServerId
 from .failure import RequestFailed
+from .pacing import Pacing
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 logger = logging.getLogger(__name__)
 
-# Cognito answers these calls in well under a second; an attempt that takes longer is lost.
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 3.0
-ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 # botocore's standard mode counts LimitExceededException as throttling. From Cognito it
 # means a quota, such as 25 resource servers per pool, which no retry can lift.
 NEVER_RETRIED = frozenset({"LimitExceededException"})
@@ -92,8 +89,7 @@ class Cognito:
         made = client(
             "cognito-idp",
             retries,
-            CONNECT_TIMEOUT_S,
-            READ_TIMEOUT_S,
+            COGNITO,
             user_agent_extra=f"cognito-resource-server/{__version__}",
         )
         return cls(made, retries)
@@ -123,7 +119,7 @@ class Cognito:
             try:
                 response = self._client.create_resource_server(**_request(server))
             except ClientError as error:
-                if "already exists" not in _message(error):
+                if "already exists" not in message(error):
                     raise self._create_failed(server, error, write.in_doubt) from error
                 if write.in_doubt and self._holds(server):
                     logger.info("An earlier attempt of this create landed", extra={"server": str(server.id)})
@@ -189,7 +185,7 @@ class Cognito:
         try:
             return call(UserPoolId=server_id.user_pool_id, Identifier=server_id.identifier)
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if code(error) == "ResourceNotFoundException":
                 return None
             raise self._failure(action, server_id, error) from error
         except (BotoCoreError, OutOfTime) as error:
@@ -222,41 +218,33 @@ def _failure(action: str, server_id: ServerId, error: Exception, read_timeout_s:
         return RequestFailed(f"Timed out: Cognito did not answer {action} within {read_timeout_s:g} s ({pool})")
     if not isinstance(error, ClientError):
         return RequestFailed(f"{action} failed ({pool}): {error}")
-    code, message = _code(error), _message(error)
+    error_code, said = code(error), message(error)
     attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
     kind = RequestFailed
-    if code == "LimitExceededException":
+    if error_code == "LimitExceededException":
         why = (
             f"Quota reached in user pool {pool}: Cognito allows 25 resource servers per pool by default; "
             "raise it in Service Quotas"
         )
-    elif code in ("AccessDeniedException", "AccessDenied", "NotAuthorizedException"):
+    elif error_code in ("AccessDeniedException", "AccessDenied", "NotAuthorizedException"):
         why = f"Access denied to cognito-idp:{action} on user pool {pool}; add the pool to the provider's UserPoolArns"
-    elif code == "ResourceNotFoundException":
+    elif error_code == "ResourceNotFoundException":
         why, kind = f"User pool {pool} not found", PoolGone
-    elif code == NOT_ENABLED:
+    elif error_code == NOT_ENABLED:
         why, kind = (
             f"User pool {pool} is a replica of a multi-Region pool: manage its resource servers "
             "in the pool's primary Region",
             NotEnabled,
         )
-    elif code in RetryPolicy.THROTTLING:
+    elif error_code in RetryPolicy.THROTTLING:
         why = f"Still throttled after {attempts} attempts on user pool {pool} (Cognito allows 5 writes/s per pool)"
-    elif code == "InternalErrorException":
+    elif error_code == "InternalErrorException":
         why = f"Cognito internal error after {attempts} attempts on user pool {pool}; retry the deployment"
     else:
-        why = f"Cognito refused it on user pool {pool}: {code}"
-    return kind(f"{why} ({action}: {message})")
+        why = f"Cognito refused it on user pool {pool}: {error_code}"
+    return kind(f"{why} ({action}: {said})")
 
 
 def _log_call(action: str, server_id: ServerId, response: Any) -> None:
     retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
     logger.info(f"{action} succeeded", extra={"server": str(server_id), "retries": retries})
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))

@@ -48,7 +48,9 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import Budget, OutOfTime, RetryPolicy, client
+from . import aws
+from .aws import OutOfTime, Tables
+from .budget import Budget
 from .contract import ResourceServer, Scope, ServerId
 from .failure import RequestFailed
 from .pacing import Lease, Line
@@ -56,15 +58,9 @@ from .pacing import Lease, Line
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
-# A DynamoDB item read or write takes milliseconds; STORE_RESERVE_S holds one attempt.
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 0.5
-ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
-QUERIED_ONCE = frozenset({"Query"})  # the line of writers (`line_ahead`), never retried
-READS = frozenset({"GetItem", "Query", "DescribeTable"})
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
     {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
@@ -118,24 +114,6 @@ class Record(NamedTuple):
 
 class Contended(Exception):
     """Another request wrote the record first: read it again and decide again."""
-
-
-class Tables(NamedTuple):
-    """The provider's one DynamoDB client, for the ledger and the answers store, and the policy
-    that bounds its calls. One client, not one each: each took about 4 ms of init (`make bench`)."""
-
-    client: Any
-    retries: RetryPolicy
-
-
-def tables(budget: Budget) -> Tables:
-    # Every call may be repeated until the deadline: reads; the ledger's conditional writes, whose
-    # retry finds its own token if the first landed; the answers store's, whose retry finds its own
-    # record (replay.py). The line is only read to pace a throttled write, which can pace itself
-    # without it: a Query gets one attempt. Retried, a slow or throttled ledger held writers in
-    # their reads, their turns passing unused, and each retry loaded it more.
-    retries = RetryPolicy(budget.tables_end, attempted_once=QUERIED_ONCE, reads=READS)
-    return Tables(client("dynamodb", retries, CONNECT_TIMEOUT_S, READ_TIMEOUT_S), retries)
 
 
 class Ledger:
@@ -385,7 +363,7 @@ class Ledger:
                 **values,
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if aws.code(error) != "ConditionalCheckFailedException":
                 self._doubt(record, token)
                 raise _failure("write the server's record", error) from error
             # A retry of a write whose first attempt landed finds its own token.
@@ -507,9 +485,5 @@ def _lease(item: dict[str, Any]) -> Lease | None:
 
 
 def _failure(what: str, error: Exception) -> RequestFailed:
-    why = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    why = aws.code(error) or type(error).__name__
     return RequestFailed(f"Could not {what} in the provider's ledger table ({why}); the server was left as it was")
-
-
-def _code(error: Exception) -> str:
-    return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""

@@ -21,9 +21,25 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .aws import Pacing
-
 logger = logging.getLogger(__name__)
+
+
+class Pacing:
+    """When a throttled call tries again: short jittered waits, every AWS call's default, and
+    what a Cognito write falls back to when the line can't be read (`Turns`, below)."""
+
+    # botocore's backoff for throttling (full jitter, 1 s doubling to 20 s) leaves Cognito's
+    # 5 writes/s per pool idle: 25 creates spread over 17.6 s against the 4.8 s the cap allows.
+    BASE_S = 0.25
+    CAP_S = 0.75
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+
+    def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
+        """Seconds before the next attempt; `round_trip_s`: how long the refused one took."""
+        return self.rng.uniform(0, min(self.BASE_S * 2 ** (attempts - 1), self.CAP_S))
+
 
 POOL_RATE = 5.0  # writes a second per user pool (Cognito's quota)
 ACCOUNT_RATE = 15.0  # writes a second per account, across its pools

@@ -14,13 +14,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from . import aws, event, plan, startup
-from . import cognito as cognito_calls
-from .aws import MIN_TIMEOUT_S, Budget
+from .budget import MIN_TIMEOUT_S, Budget
 from .cognito import Cognito
 from .delivery import Answer
 from .failure import DuplicateInFlight, RequestFailed
-from .ledger import ATTEMPT_S as LEDGER_ATTEMPT_S
-from .ledger import TABLE_VARIABLE, Ledger, tables
+from .ledger import TABLE_VARIABLE, Ledger
 from .pacing import Turns
 from .replay import Replay
 from .responder import Responder
@@ -34,7 +32,6 @@ class Provider:
         self.log, self.budget, self.services, self.replay = log, budget, services, replay
         # The request being answered: crhelper calls on_request with the event and context only.
         self._progress = plan.Progress()
-        self._too_short = False
         self.responder = Responder(log.log_level)
         # crhelper's stubs type the function as returning a physical id; ours returns the whole Answer.
         on_request = cast("Callable[[Any, Any], None]", self.on_request)
@@ -57,7 +54,7 @@ class Provider:
         # so that a cold request's first write doesn't wait behind it (`make bench`, 5b). The first
         # request imports Powertools' idempotency utility: at init it put init at 1.08x to 1.10x
         # its floor, against 1.06x to 1.08x (figure 1); there it costs 3 ms of CPU.
-        shared = tables(budget)
+        shared = aws.tables(budget.tables_end)
         replay = Replay.from_environment(budget, shared)  # IDEMPOTENCY_TABLE
         # 1.0.0 kept its adoption records in the answers table.
         ledger = Ledger(
@@ -65,7 +62,7 @@ class Provider:
             budget,
             shared,
             legacy_table=replay.table_name,
-            write_attempt_s=cognito_calls.ATTEMPT_S,
+            write_attempt_s=aws.COGNITO.attempt_s,
         )
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
         cognito = Cognito.from_environment(budget.calls_end, turns)
@@ -84,9 +81,6 @@ class Provider:
         request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
         self._progress = plan.Progress()
-        # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
-        needed = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + LEDGER_ATTEMPT_S + cognito_calls.ATTEMPT_S
-        self._too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)
 
@@ -102,7 +96,7 @@ class Provider:
     def work_out(self, raw_event: dict[str, Any]) -> Answer:
         request = event.read(raw_event)
         try:
-            if self._too_short:
+            if self.budget.too_short:
                 raise RequestFailed(
                     f"The provider's Lambda Timeout is too short to make any call: give it at least "
                     f"{MIN_TIMEOUT_S} s (template.yaml sets 900)"

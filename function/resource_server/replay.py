@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .aws import Budget
+from .aws import Tables
+from .budget import Budget
 from .delivery import Answer
 from .failure import DuplicateInFlight
-from .ledger import Tables
 
 logger = logging.getLogger(__name__)
 

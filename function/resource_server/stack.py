@@ -21,12 +21,10 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from .aws import RetryPolicy, client
+from .aws import CLOUDFORMATION, RetryPolicy, client, code, message
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 3.0
 UPDATE_ROLLBACK = "UPDATE_ROLLBACK_IN_PROGRESS"
 # A stack-level event that starts an operation which can create a resource; what it ends with.
 OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
@@ -149,19 +147,14 @@ class StackReader:
     def _connect(self) -> Any:
         # Made on first use: most requests never read the stack, and a client costs cold start.
         if self._client is None:
-            self._client = client("cloudformation", RetryPolicy(self._deadline), CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            self._client = client("cloudformation", RetryPolicy(self._deadline), CLOUDFORMATION)
         return self._client
 
 
 def _unknown(action: str, error: Exception) -> StatusUnknown:
-    why = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    why = code(error) or type(error).__name__
     return StatusUnknown(f"cloudformation:{action} failed: {why}")
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _missing(error: ClientError) -> bool:
-    message = str(error.response.get("Error", {}).get("Message", ""))
-    return _code(error) == "ValidationError" and "does not exist" in message
+    return code(error) == "ValidationError" and "does not exist" in message(error)

@@ -15,11 +15,11 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import aws, cognito, delivery, plan
-from resource_server import provider as provider_module
-from resource_server.aws import Budget
+from resource_server import aws, delivery, plan
+from resource_server import budget as budget_module
+from resource_server.budget import Budget
 from resource_server.cognito import Cognito
-from resource_server.ledger import Ledger, tables
+from resource_server.ledger import Ledger
 from resource_server.pacing import Turns
 from resource_server.provider import Provider
 from resource_server.replay import Replay
@@ -64,10 +64,10 @@ def short_lambda(monkeypatch: pytest.MonkeyPatch, *, reserves: bool = True) -> N
     """Lets a test run the function with a Lambda Timeout of a few seconds, so that crhelper's timer
     fires: too short for any call as deployed, so the start-up check (and, with `reserves`, the
     time kept for the answer) are shrunk to fit."""
-    monkeypatch.setattr(provider_module, "MIN_TIMEOUT_S", 1)
+    monkeypatch.setattr(budget_module, "MIN_TIMEOUT_S", 1)
     if reserves:
-        monkeypatch.setattr(aws, "ANSWER_RESERVE_S", 0.1)
-        monkeypatch.setattr(aws, "STORE_RESERVE_S", 0.1)
+        monkeypatch.setattr(budget_module, "ANSWER_RESERVE_S", 0.1)
+        monkeypatch.setattr(budget_module, "STORE_RESERVE_S", 0.1)
 
 
 def build(
@@ -77,8 +77,8 @@ def build(
     The others reach whatever AWS the test runs against."""
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
     budget = Budget()
-    shared = tables(budget)
-    ledger = Ledger(ledger_table, budget, shared, legacy_table=answers_table, write_attempt_s=cognito.ATTEMPT_S)
+    shared = aws.tables(budget.tables_end)
+    ledger = Ledger(ledger_table, budget, shared, legacy_table=answers_table, write_attempt_s=aws.COGNITO.attempt_s)
     turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
     retries = Cognito.retry_policy(budget.calls_end, turns)
     retries.attach(client)

@@ -16,7 +16,7 @@ import random
 import statistics
 from dataclasses import dataclass
 
-from resource_server import aws, cognito, pacing
+from resource_server import aws, budget, pacing
 from resource_server.pacing import Lease
 
 
@@ -90,15 +90,15 @@ def simulate(
     provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
     `orphans`: leases at the head of pool-0's line whose requests died: they never write."""
     rng = random.Random(seed)
-    jitter = aws.Pacing(rng)  # the provider's fallback pacing, on the same random stream
-    calls_end = [w.arrives + w.budget_s - aws.ANSWER_RESERVE_S - aws.STORE_RESERVE_S for w in writers]
+    jitter = pacing.Pacing(rng)  # the provider's fallback pacing, on the same random stream
+    calls_end = [w.arrives + w.budget_s - budget.ANSWER_RESERVE_S - budget.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
     leases = {
         n: Lease(
             str(n),
             w.pool,
             began=w.arrives + (3 + rng.random()) * latency_s,
-            writes_until=calls_end[n] - cognito.ATTEMPT_S,
+            writes_until=calls_end[n] - aws.COGNITO.attempt_s,
         )
         for n, w in enumerate(writers)
     }
@@ -141,7 +141,7 @@ def simulate(
         else:
             move = pacing.next_move(line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s)
             refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
-        last_attempt = calls_end[n] - cognito.ATTEMPT_S
+        last_attempt = calls_end[n] - aws.COGNITO.attempt_s
         final_look = last_attempt - pacing.FINAL_LOOK_S
         if not move.attempt and (now + move.wait_s <= last_attempt or now < final_look):
             read_at.pop(n, None)  # it will read the line again when it wakes, as Turns.delay does
@@ -151,7 +151,7 @@ def simulate(
         wait = (
             move.wait_s if move.attempt else max(last_attempt - now - pacing.LAST_TRY_MARGIN_S, 0.0)
         )  # as Turns.delay
-        if not aws.gives_up(now, wait, cognito.ATTEMPT_S, calls_end[n]):
+        if not aws.gives_up(now, wait, aws.COGNITO.attempt_s, calls_end[n]):
             heapq.heappush(queue, (now + wait, n, True))
         else:
             gave_up[n] = now

@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 
-from resource_server import aws, cognito, pacing
+from resource_server import aws, budget, pacing
 from tests.support import events, lambda_runtime, simulation
 from tests.support.emulator import (
     FAULTS,
@@ -209,7 +209,7 @@ TIGHT_BUDGET_S = 15.0
 NOMINAL_LATENCY_S = 0.05
 # What the provider keeps of a request's time for other things than Cognito's writes: the answer,
 # the last ledger write and the saved answer, and one attempt's worst case, so that none lands late.
-RESERVE_S = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + cognito.ATTEMPT_S
+RESERVE_S = budget.ANSWER_RESERVE_S + budget.STORE_RESERVE_S + aws.COGNITO.attempt_s
 # How far the simulation may stray from a measurement at the same latency and still count as
 # validated: two cores shared by up to 150 processes, the emulator and the prober jitter every
 # call, so only a gross misfit, not the noise, should fail it.

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import yaml
 
-from resource_server.aws import Budget
+from resource_server.budget import Budget
 from resource_server.cognito import Cognito
 from resource_server.provider import Provider
 from resource_server.startup import Misconfigured

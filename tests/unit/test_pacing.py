@@ -15,11 +15,12 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutErr
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from resource_server import aws, cognito, pacing
+from resource_server import aws, pacing
+from resource_server import budget as budget_module
 from resource_server.aws import RetryPolicy
 from resource_server.contract import ServerId
 from resource_server.failure import RequestFailed
-from resource_server.ledger import Ledger, Owner, State, tables
+from resource_server.ledger import Ledger, Owner, State
 from resource_server.pacing import Lease, Turns
 from tests.support import simulation as sim
 from tests.support.emulator import create_ledger_table
@@ -49,7 +50,7 @@ def test_writers_that_arrive_over_time_are_served_in_about_the_order_they_came()
 
 def test_under_a_tight_budget_the_writers_use_at_least_85_percent_of_the_rate() -> None:
     budget = 15.0
-    reserve = aws.ANSWER_RESERVE_S + aws.STORE_RESERVE_S + cognito.ATTEMPT_S
+    reserve = budget_module.ANSWER_RESERVE_S + budget_module.STORE_RESERVE_S + aws.COGNITO.attempt_s
     allowed = int((budget - reserve) * pacing.POOL_RATE) + 1
 
     result = sim.simulate(sim.at_once(100, budget_s=budget), seed=3)
@@ -101,9 +102,9 @@ OWNER = Owner("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Api")
 
 def started_ledger(table: str, request_id: str) -> Ledger:
     """A ledger on `table`, a minute into its request's time, for the delivery of `request_id`."""
-    budget = aws.Budget()
+    budget = budget_module.Budget()
     budget.start(60_000)
-    ledger = Ledger(table, budget, tables(budget), write_attempt_s=cognito.ATTEMPT_S)
+    ledger = Ledger(table, budget, aws.tables(budget.tables_end), write_attempt_s=aws.COGNITO.attempt_s)
     ledger.start(request_id, "invocation")
     return ledger
 
@@ -150,13 +151,13 @@ def test_writers_released_together_do_not_read_the_line_in_step() -> None:
     assert max(sleeps) - min(sleeps) >= 150 * slot / 2 * pacing.RECHECK_JITTER * 0.8, "spread, not in step"
 
 
-@pytest.mark.parametrize(("left", "retried"), [(10.0, True), (cognito.ATTEMPT_S + 0.05, False), (1.0, False)])
+@pytest.mark.parametrize(("left", "retried"), [(10.0, True), (aws.COGNITO.attempt_s + 0.05, False), (1.0, False)])
 def test_a_throttled_write_gives_up_only_when_no_attempt_could_finish_in_time(left: float, retried: bool) -> None:
     clock = FakeClock()
     client = boto3.client("cognito-idp", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    policy = RetryPolicy(lambda: clock.now + left, pacing=aws.Pacing(random.Random(0)), clock=clock)
+    policy = RetryPolicy(lambda: clock.now + left, pacing=pacing.Pacing(random.Random(0)), clock=clock)
     policy.attach(client)
-    policy.attempt_s = cognito.ATTEMPT_S
+    policy.attempt_s = aws.COGNITO.attempt_s
 
     if retried:
         assert policy.needs_retry(response=throttled(), attempts=1) is not None
@@ -198,7 +199,7 @@ def test_after_a_failed_reading_a_writer_paces_itself_and_reads_again_only_later
         clock.now += 0.1
 
     assert reads == [1_000.0], "one reading within REREAD_S, not one after every refusal"
-    assert all(0 <= d <= aws.Pacing.CAP_S for d in delays), "jittered retries meanwhile"
+    assert all(0 <= d <= pacing.Pacing.CAP_S for d in delays), "jittered retries meanwhile"
     turns.delay(attempts=6, now=clock.now + pacing.REREAD_S, deadline=clock.now + 60)
     assert len(reads) == 2, "and it reads the line again after REREAD_S"
 
@@ -241,9 +242,9 @@ def test_a_writer_behind_a_line_that_stopped_moving_paces_itself_without_it() ->
     delay = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 900)
 
     assert pacing.STALL_S <= clock.now - 1_000.0 <= pacing.STALL_S + 1, "it tries once the line has not moved"
-    assert delay <= aws.Pacing.CAP_S
+    assert delay <= pacing.Pacing.CAP_S
     read = len(reads)
-    assert turns.delay(attempts=2, now=clock.now, deadline=clock.now + 900) <= aws.Pacing.CAP_S
+    assert turns.delay(attempts=2, now=clock.now, deadline=clock.now + 900) <= pacing.Pacing.CAP_S
     assert len(reads) == read, "and no longer waits on the line"
 
 

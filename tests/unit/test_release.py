@@ -7,7 +7,7 @@ import re
 from cfnlint.decode import decode
 
 from resource_server import __version__
-from resource_server.aws import Budget
+from resource_server.budget import Budget
 from resource_server.cognito import Cognito
 from tests.support.lambda_runtime import ROOT
 from tests.tools import release

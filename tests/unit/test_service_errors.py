@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from resource_server import ledger
-from resource_server.aws import Budget
+from resource_server import aws
+from resource_server.budget import Budget
 from resource_server.cognito import Cognito
 from resource_server.contract import ResourceServer
 from tests.support import events
@@ -141,7 +141,7 @@ def test_a_lost_answer_is_waited_out_only_for_a_call_that_can_act(operation: str
     # The answers store's writing() scope covers the ledger's calls, which share its client.
     budget = Budget(clock=lambda: 100.0)
     budget.start(60_000)
-    shared = ledger.tables(budget)
+    shared = aws.tables(budget.tables_end)
     shared.retries.clock, shared.retries.sleep = (lambda: 100.0), (lambda _s: None)
     model = shared.client.meta.service_model.operation_model(operation)
     lost = ReadTimeoutError(endpoint_url="http://127.0.0.1")
