@@ -83,15 +83,16 @@ class Cognito:
         self._managed_by: str | None = None
 
     @classmethod
-    def from_environment(cls, deadline: Callable[[], float], pacing: Pacing | None = None) -> Cognito:
-        """A client from the SDK's standard configuration, AWS_ENDPOINT_URL* included."""
+    def from_environment(
+        cls, deadline: Callable[[], float], pacing: Pacing | None = None, cognito_idp: Any = None
+    ) -> Cognito:
+        """A client from the SDK's standard configuration, AWS_ENDPOINT_URL* included; or
+        `cognito_idp`, a client of the caller's own, bound by the same policy."""
         retries = cls.retry_policy(deadline, pacing)
-        made = client(
-            "cognito-idp",
-            retries,
-            COGNITO,
-            user_agent_extra=f"cognito-resource-server/{__version__}",
-        )
+        if cognito_idp is not None:
+            retries.attach(cognito_idp)
+            return cls(cognito_idp, retries)
+        made = client("cognito-idp", retries, COGNITO, user_agent_extra=f"cognito-resource-server/{__version__}")
         return cls(made, retries)
 
     @staticmethod

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .event import ENVELOPE_LIMITS, clipped
+from .event import ENVELOPE_LIMITS, clipped, fallback_physical_id
 from .failure import shortened
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,22 @@ class Answer:
     @property
     def succeeded(self) -> bool:
         return self.failure is None
+
+
+class Progress:
+    """One request's progress, for the answer. `names` is the server a FAILED Create must name, so
+    that the rollback Delete finds it: one it adopted, or one whose create may have landed."""
+
+    def __init__(self) -> None:
+        self.names: str | None = None
+        self.answer: Answer | None = None  # once worked out
+
+    def failed_physical_id(self, event: Mapping[str, object]) -> str:
+        """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
+        else the event's own, or a marker (event.fallback_physical_id)."""
+        if event.get("RequestType") == "Create" and self.names is not None:
+            return self.names
+        return fallback_physical_id(event)
 
 
 def payload(answer: Answer, event: Mapping[str, object]) -> bytes:

@@ -1,50 +1,26 @@
-"""3b. Whose server it is: the ledger, one record per server this provider made or adopted.
+"""3c. The ledger: the DynamoDB table that holds ownership's records (ownership.py), and the only
+module that reads or writes it. The table outlives the provider's own stack (template.yaml:
+Retain, point-in-time recovery).
 
-CloudFormation's signals can't tell ownership: a nested stack's events sit in its parent's list,
-a cancelled Create's Delete carries a physical id CloudFormation made up, reads are throttled,
-and one provider serves many stacks. So the provider writes down what it makes and takes, in a
-DynamoDB table that outlives its own stack (template.yaml: Retain, point-in-time recovery), and
-every decision to write, keep, delete or give back a server reads that record first. The plan
-asks; only this module reads and writes the table.
-
-A record is keyed by its server, `{pool}|{identifier}`, and names its owner: one stack's one
-logical id. Its life ("none" is no record: a server made by hand, or by 1.0.0):
-
-| state    | what it means                                                   | from                         |
-|----------|-----------------------------------------------------------------|------------------------------|
-| creating | the owner's Create is making it: what lands is the owner's      | none, gone, another's record |
-|          |                                                                 | whose server is gone         |
-| made     | the owner's Create made it                                      | creating                     |
-| adopted  | the owner's Create took it over; `prior` is what it held before,| none, gone, another's record |
-|          | `displaced` the record it took the server from                  | no stack still holds         |
-| held     | the owner's for good: a later request named it                  | none (1.0.0's), any state    |
-| gone     | deleted, or given back by the owner's Delete; kept 30 days as a | any state; none (a fence)    |
-|          | fence for a Create that CloudFormation cancelled before it ran  |                              |
-
-Giving back an adoption restores what was there before: the displaced record, if there was one
-(a server moved between two logical ids of a stack, whose move failed), else `gone` marked
-`returned`, which counts as no record for the Delete of whoever held the server before.
-An adoption settles when a later request names the server: an Update records `held`, and a
-Delete in a later operation than the one that adopted it knows that operation succeeded.
-
-A record may also carry a lease: the one request working on the server, until the lease ends.
-Any other request waits for the lease, or takes over once it has ended, and reads the record
-again before it writes. A Create takes its lease in the write that records `creating`, and
-gives it back in the write that records `made`: the two writes a Create adds.
-
-The leases are also the queue in which throttled writers wait their turn (pacing.py).
+- Every write is conditional on the version read, so two requests can't both win; the loser
+  reads again and decides again (Contended). A retry of a write whose first attempt landed finds
+  its own token.
+- A record may carry a lease: the one request working on the server, until the lease ends. A
+  Create takes its lease in the write that records `creating`, and gives it back in the write
+  that records `made`: the two writes a Create adds.
+- The leases are also the queue in which throttled writers wait their turn (pacing.py): a sparse
+  index of the records that hold one, in the order they began.
 """
 
 from __future__ import annotations
 
 import datetime
-import enum
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -53,6 +29,7 @@ from .aws import OutOfTime, Tables
 from .budget import Budget
 from .contract import ResourceServer, Scope, ServerId
 from .failure import RequestFailed
+from .ownership import Owner, Record, State
 from .pacing import Lease, Line
 
 logger = logging.getLogger(__name__)
@@ -65,51 +42,6 @@ LEASE_POLL_S = 0.5
 DISPLACED_KEYS = frozenset(
     {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
 )
-# 1.0.0 kept what an adopted server held in the answers table, under this prefix.
-LEGACY_PREFIX = "adoption"
-# A fresh install makes both tables within seconds; an upgrade from 1.0.0 made the answers table long before.
-LEGACY_MARGIN_S = 3600
-
-
-class State(enum.StrEnum):
-    CREATING = "creating"
-    MADE = "made"
-    ADOPTED = "adopted"
-    HELD = "held"
-    GONE = "gone"
-
-
-LIVE = frozenset({State.CREATING, State.MADE, State.ADOPTED, State.HELD})
-UNCONFIRMED = frozenset({State.CREATING, State.MADE, State.ADOPTED})  # no later request named it yet
-
-
-class Owner(NamedTuple):
-    stack_id: str
-    logical_id: str
-
-    def __str__(self) -> str:
-        stack_name = self.stack_id.split("/")[1] if self.stack_id.count("/") >= 2 else self.stack_id
-        return f"{self.logical_id} of stack {stack_name}"
-
-
-class Record(NamedTuple):
-    server_id: ServerId
-    state: State
-    owner: Owner
-    origin: str  # "made", "adopted", or "1.0.0" for a server first recorded after an upgrade
-    request_id: str  # the request that last moved it
-    issued_at: float | None  # when CloudFormation sent that request, on its clock
-    version: int
-    prior: ResourceServer | None = None  # for an adopted server: what it held before
-    operation: str | None = None  # the stack event that began the operation which adopted it
-    lease: Lease | None = None
-    cancelled_at: float | None = None  # when a Delete cancelled the owner's Create that had not run
-    # For an adoption: the record of the owner it took the server from, restored if it is given back.
-    displaced: Record | None = None
-    returned: bool = False  # gone by a give-back: as if unrecorded, to whoever held it before
-
-    def leased_by_other(self, holder: str, now: float) -> bool:
-        return self.lease is not None and self.lease.holder != holder and self.lease.writes_until > now
 
 
 class Contended(Exception):
@@ -122,11 +54,9 @@ class Ledger:
         table_name: str,
         budget: Budget,
         shared: Tables,
-        legacy_table: str | None = None,
         write_attempt_s: float = 0.0,
     ) -> None:
         self.table_name = table_name
-        self.legacy_table = legacy_table  # 1.0.0's answers table, where its adoption records live
         self._budget = budget
         self._write_attempt_s = write_attempt_s  # the longest a Cognito write attempt takes
         self._client = shared.client
@@ -305,48 +235,6 @@ class Ledger:
         fenced = Record(server_id, State.GONE, owner, "made", request_id, issued_at, version, cancelled_at=issued_at)
         self._write(fenced, expected)
 
-    # 1.0.0's adoption records, in the answers table
-
-    def legacy_adoption(self, owner: Owner, server_id: ServerId) -> Record | None:
-        """What 1.0.0 recorded of an adoption by `owner`, as a record of this ledger; None if nothing."""
-        if self.legacy_table is None:
-            return None
-        key = {"id": {"S": f"{LEGACY_PREFIX}|{owner.stack_id}|{owner.logical_id}|{server_id}"}}
-        table = self.legacy_table
-        found = self._call(
-            "read 1.0.0's adoption record", lambda c: c.get_item(TableName=table, Key=key, ConsistentRead=True)
-        )
-        item = found.get("Item")
-        if not item:
-            return None
-        scopes = tuple(Scope(n, d) for n, d in json.loads(item["scopes"]["S"]))
-        prior = ResourceServer(server_id.user_pool_id, server_id.identifier, item["name"]["S"], scopes)
-        request_id, operation = item["request_id"]["S"], item["operation"]["S"]
-        return Record(server_id, State.ADOPTED, owner, "1.0.0", request_id, None, 0, prior, operation)
-
-    def legacy_complete(self) -> bool:
-        """Whether the answers table is 1.0.0's own, made well before the upgrade made this ledger:
-        then a server it holds no adoption record of was not adopted. One made with the ledger, or
-        after it, is a fresh install's or a reinstall's, and knows nothing of 1.0.0."""
-        if self.legacy_table is None:
-            return False
-        ledger, answers = (self._created(table) for table in (self.table_name, self.legacy_table))
-        return bool(answers + datetime.timedelta(seconds=LEGACY_MARGIN_S) < ledger)
-
-    def _created(self, table: str) -> Any:
-        described = self._call("describe the provider's tables", lambda c: c.describe_table(TableName=table))
-        return described["Table"]["CreationDateTime"]
-
-    def forget_legacy(self, owner: Owner, server_id: ServerId) -> None:
-        if self.legacy_table is None:
-            return
-        key = {"id": {"S": f"{LEGACY_PREFIX}|{owner.stack_id}|{owner.logical_id}|{server_id}"}}
-        try:
-            self._client.delete_item(TableName=self.legacy_table, Key=key)
-        except (ClientError, BotoCoreError, OutOfTime) as error:
-            # Harmless: the ledger's record is what is read from now on.
-            logger.warning("1.0.0's adoption record not removed", extra={"error": type(error).__name__})
-
     # The table
 
     def _write(self, record: Record, expected: Record | None) -> None:
@@ -365,7 +253,7 @@ class Ledger:
         except ClientError as error:
             if aws.code(error) != "ConditionalCheckFailedException":
                 self._doubt(record, token)
-                raise _failure("write the server's record", error) from error
+                raise failure("write the server's record", error) from error
             # A retry of a write whose first attempt landed finds its own token.
             try:
                 landed = self._item(record.server_id)
@@ -376,7 +264,7 @@ class Ledger:
                 raise Contended from error
         except (BotoCoreError, OutOfTime) as error:
             self._doubt(record, token)
-            raise _failure("write the server's record", error) from error
+            raise failure("write the server's record", error) from error
 
     def _doubt(self, record: Record, token: str) -> None:
         if record.lease is not None and record.lease.holder == self.holder:
@@ -394,7 +282,7 @@ class Ledger:
         try:
             return call(self._client)
         except (ClientError, BotoCoreError, OutOfTime) as error:
-            raise _failure(what, error) from error
+            raise failure(what, error) from error
 
 
 def _key(server_id: ServerId) -> dict[str, Any]:
@@ -484,6 +372,6 @@ def _lease(item: dict[str, Any]) -> Lease | None:
     )
 
 
-def _failure(what: str, error: Exception) -> RequestFailed:
+def failure(what: str, error: Exception) -> RequestFailed:
     why = aws.code(error) or type(error).__name__
     return RequestFailed(f"Could not {what} in the provider's ledger table ({why}); the server was left as it was")

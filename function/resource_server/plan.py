@@ -6,24 +6,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from . import contract, outputs
+from . import contract, outputs, ownership
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
 from .contract import ResourceServer, ServerId
-from .delivery import Answer
-from .event import Request, fallback_physical_id, is_marker, marker
+from .delivery import Answer, Progress
+from .event import Request, is_marker
 from .failure import RequestFailed
-from .ledger import LIVE, UNCONFIRMED, Contended, Ledger, Owner, Record, State
-from .stack import UPDATE_ROLLBACK, StackReader, StatusUnknown
+from .ledger import Contended, Ledger
+from .legacy import Legacy
+from .ownership import LIVE, Owner, Record, State
+from .stack import StackReader, StatusUnknown
 
 logger = logging.getLogger(__name__)
 
 # How often a request reads the record again after another request wrote it first.
 CONTENDED_TRIES = 5
-# X-Amz-Date counts whole seconds: an operation's own requests may be signed before its start event.
-CLOCK_SLACK_S = 1.0
 
 
 class Create(NamedTuple):
@@ -62,24 +61,9 @@ class Services(NamedTuple):
 
     cognito: Cognito
     ledger: Ledger
+    legacy: Legacy
     stack: StackReader
     allow_adoption: bool = True
-
-
-class Progress:
-    """One request's progress, for the answer. `names` is the server a FAILED Create must name, so
-    that the rollback Delete finds it: one it adopted, or one whose create may have landed."""
-
-    def __init__(self) -> None:
-        self.names: ServerId | None = None
-        self.answer: Answer | None = None  # once worked out
-
-    def failed_physical_id(self, event: Mapping[str, object]) -> str:
-        """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
-        else the event's own, or a marker (event.fallback_physical_id)."""
-        if event.get("RequestType") == "Create" and self.names is not None:
-            return str(self.names)
-        return fallback_physical_id(event)
 
 
 class _Work(NamedTuple):
@@ -89,7 +73,7 @@ class _Work(NamedTuple):
 
     @property
     def owner(self) -> Owner:
-        return Owner(self.request.stack_id, self.request.logical_resource_id)
+        return ownership.owner_of(self.request)
 
 
 def decide(request: Request) -> Step:
@@ -166,7 +150,7 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
             return _success(server)
         if record.state is State.CREATING:
             return _finish_own_create(server, record, work)
-    if record is not None and _cancelled(record, work):
+    if record is not None and ownership.cancelled(record, work.request):
         raise RequestFailed(
             "Cancelled: CloudFormation has already undone this Create (a later Delete for this resource "
             "ran first); nothing was made",
@@ -180,7 +164,7 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
                 f"Identifier already exists in user pool {server.user_pool_id}, held by {record.owner}; "
                 "choose another Identifier"
             )
-        _refuse_if_still_held(record, work)
+        ownership.refuse_if_still_held(record, work.request, work.services.stack)
     elif not adopt:
         raise RequestFailed(
             f'Identifier already exists in user pool {server.user_pool_id}. Set AdoptExisting to "true" '
@@ -194,7 +178,7 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
     record = _claim(work, server.id, expected, state=State.CREATING, origin="made")
     # From the first attempt on, the server may land: should the answer come from crhelper's timer,
     # it names the server, so that the rollback Delete removes it.
-    work.progress.names = server.id
+    work.progress.names = str(server.id)
     try:
         cognito.create(server)
     except CreateFailed as failed:
@@ -221,7 +205,7 @@ def _finish_own_create(server: ResourceServer, record: Record, work: _Work) -> A
     """An earlier delivery of this Create stopped mid-way: what landed is this request's."""
     cognito = work.services.cognito
     record = _claim(work, server.id, record, state=State.CREATING)
-    work.progress.names = server.id
+    work.progress.names = str(server.id)
     cognito.converge(server, cognito.describe(server.id))
     _settle_or_undo(record, State.MADE, server, work)
     return _success(server)
@@ -265,30 +249,10 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
     )
     logger.info("Adopting an existing resource server", extra={"server": str(server.id)})
     # From here every answer names it, so that a rollback finds it and gives it back.
-    work.progress.names = server.id
+    work.progress.names = str(server.id)
     services.cognito.converge(server, held)
     _settle_or_undo(adopted, State.ADOPTED, server, work)
     return _success(server)
-
-
-def _refuse_if_still_held(record: Record, work: _Work) -> None:
-    """Another stack's resource made or adopted this server: only once that stack no longer lists
-    it with this server (a resource removed under DeletionPolicy Retain) may it be taken over.
-    Within one stack a server may move between logical ids: the stack's author holds both."""
-    if record.owner.stack_id == work.owner.stack_id:
-        return
-    try:
-        holds = work.services.stack.holds(record.owner.stack_id, record.owner.logical_id, str(record.server_id))
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not adopt: the server was made or adopted by {record.owner}, and the provider could not "
-            f"confirm that it no longer holds it ({unknown.why})"
-        ) from unknown
-    if holds:
-        raise RequestFailed(
-            f"Identifier already exists in user pool {record.server_id.user_pool_id}, held by {record.owner}: "
-            "another stack's server can't be adopted. Remove it there under DeletionPolicy Retain first"
-        )
 
 
 def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: _Work) -> None:
@@ -308,17 +272,6 @@ def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: 
     )
 
 
-def _cancelled(record: Record, work: _Work) -> bool:
-    """Whether a Delete for this resource, sent after this Create, has already run."""
-    issued = work.request.issued_at
-    return bool(
-        record.owner == work.owner
-        and record.cancelled_at is not None
-        and issued is not None
-        and record.cancelled_at >= issued
-    )
-
-
 # Update
 
 
@@ -326,13 +279,13 @@ def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
     cognito = work.services.cognito
     record = _read(server.id, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
-        if _taken_in_this_rollback(record, work):
+        if ownership.taken_in_this_rollback(record, work.request, work.services.stack):
             # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
             # and to this resource: writing now would only be undone.
             logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
             return _success(server)
         raise RequestFailed(f"{server.identifier:.60} is held by {record.owner}, not by this resource; not changed")
-    _refuse_if_superseded(record, work)
+    ownership.refuse_if_superseded(record, work.request)
     held = cognito.describe(server.id)
     _refuse_if_managed(held, "updated")
     # The stack names this server: it is this resource's, whatever the record said (none, for a
@@ -356,11 +309,15 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     CloudFormation rolls a replacement back with an Update onto the server it replaced."""
     cognito = work.services.cognito
     current_record = _read(current, work)
-    _refuse_if_superseded(current_record, work)
+    ownership.refuse_if_superseded(current_record, work.request)
     record = _read(server.id, work)
-    if record is not None and _cancelled(record, work):
+    if record is not None and ownership.cancelled(record, work.request):
         raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
-    if record is not None and record.state in LIVE and (record.owner == work.owner or _taken_from(record, work)):
+    if (
+        record is not None
+        and record.state in LIVE
+        and (record.owner == work.owner or ownership.taken_from(record, work.owner))
+    ):
         logger.info(
             "The Identifier is, or was, this resource's own server: back onto it", extra={"server": str(server.id)}
         )
@@ -369,7 +326,9 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     _refuse_if_managed(held, "taken over")
     if held is None:
         return _make_replacement(server, record, work)
-    if record is None and _rolling_back_a_replacement(held, current_record, work):
+    if record is None and ownership.rolling_back_a_replacement(
+        server.id, current_record, work.request, work.services.stack
+    ):
         return _update_in_place(server, work)
     holder = f", held by {record.owner}" if record is not None and record.state in LIVE else ""
     raise RequestFailed(
@@ -412,58 +371,6 @@ def _remove_if_landed(server: ResourceServer, work: _Work) -> bool:
     return True
 
 
-def _taken_from(record: Record, work: _Work) -> bool:
-    """Whether another resource adopted this server from this resource, and has not settled it."""
-    return record.state is State.ADOPTED and record.displaced is not None and record.displaced.owner == work.owner
-
-
-def _taken_in_this_rollback(record: Record, work: _Work) -> bool:
-    """Whether another resource of this stack adopted this resource's server in the update now
-    rolling back: this resource moved to another Identifier, the other took the old one over."""
-    if not _taken_from(record, work):
-        return False
-    try:
-        return work.services.stack.status(work.request.stack_id) == UPDATE_ROLLBACK
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"{work.request.logical_resource_id} is rolling back onto a server another resource of this stack "
-            f"adopted; the provider needs the stack's status to tell ({unknown.why}): allow that, then continue "
-            "the rollback"
-        ) from unknown
-
-
-def _rolling_back_a_replacement(held: Held, current: Record | None, work: _Work) -> bool:
-    """For a server 1.0.0 made, which has no record: an Update onto it is the rollback of this
-    resource's replacement only while the stack rolls its update back, and only if the server the
-    event's physical id names was made by this resource in that update. A forward Update that
-    CloudFormation cancelled, delivered after the rollback began, is neither; unread, nothing is taken."""
-    if current is None or current.owner != work.owner or current.state not in (State.CREATING, State.MADE):
-        return False
-    try:
-        operation = work.services.stack.operation(work.request.stack_id)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Identifier already exists in {held.server.user_pool_id}. If this is a rollback, the provider "
-            f"needs the stack's events to restore it ({unknown.why}): allow that, then continue the rollback"
-        ) from unknown
-    return bool(
-        operation is not None
-        and operation.status == UPDATE_ROLLBACK
-        and current.issued_at is not None
-        and current.issued_at >= operation.began - CLOCK_SLACK_S
-    )
-
-
-def _refuse_if_superseded(record: Record | None, work: _Work) -> None:
-    """A request CloudFormation sent before the last one that acted on this resource's server was
-    overtaken, as a forward Update is by its rollback: it must not write after it."""
-    issued = work.request.issued_at
-    if record is None or record.owner != work.owner or record.issued_at is None or issued is None:
-        return
-    if record.issued_at > issued and record.request_id != work.request.request_id:
-        raise RequestFailed("Superseded: a later request for this resource has already run; this one changed nothing")
-
-
 def _remove_orphan(orphan: ServerId, work: _Work) -> None:
     """The old properties name a server the physical id does not: one an Update of this resource
     made, whose answer CloudFormation never took (it cancelled it, or it failed in doubt). No
@@ -471,7 +378,7 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
     record = _read(orphan, work)
     if record is None or record.state is State.GONE:
         # That Update may not have made it yet: a fence, so that it never does.
-        if record is None or not _cancelled(record, work):
+        if record is None or not ownership.cancelled(record, work.request):
             request = work.request
             work.services.ledger.fence(orphan, work.owner, request.request_id, request.issued_at, record)
         return
@@ -503,7 +410,7 @@ def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
         if held is None or held.managed_by:
             _log_left(server_id, held)
             return
-        record = _migrate_1_0_0_adoption(server_id, returned, work) if adopt else None
+        record = work.services.legacy.migrate(work.owner, server_id, returned) if adopt else None
         if record is None:
             work.services.cognito.delete(server_id)
             return
@@ -516,7 +423,7 @@ def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
         return
     adoption_failed = False
     if record.state is State.ADOPTED:
-        adoption_failed = not _adoption_succeeded(record, work)
+        adoption_failed = not ownership.adoption_succeeded(record, work.services.stack)
     _release(record, work, adopted_failed=adoption_failed)
 
 
@@ -526,7 +433,7 @@ def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
     if record is None or record.state is State.GONE:
         # Nothing of this resource's is live. A cancelled Create may not have run yet: leave a
         # fence, so that it never makes the server.
-        if create_marker is None and (record is None or not _cancelled(record, work)):
+        if create_marker is None and (record is None or not ownership.cancelled(record, work.request)):
             ledger.fence(server_id, work.owner, request.request_id, request.issued_at, record)
         logger.info("Nothing of this resource's to undo", extra={"server": str(server_id)})
         return
@@ -539,29 +446,10 @@ def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
         record = ledger.wait(ledger.read(server_id) or record)
         if record is None or record.state is State.GONE:
             return
-    if not _made_by_the_create_undone(record, create_marker, work):
+    if not ownership.made_by_the_create_undone(record, create_marker, work.request, work.services.stack):
         logger.info("The server predates the Create this Delete undoes; left alone", extra={"server": str(server_id)})
         return
     _release(record, work, adopted_failed=True)
-
-
-def _made_by_the_create_undone(record: Record, create_marker: str | None, work: _Work) -> bool:
-    if record.state not in UNCONFIRMED:
-        return False  # a later request named it: it is no failed or cancelled Create's
-    if create_marker is not None:
-        return marker(record.owner.logical_id, record.request_id) == create_marker
-    # CloudFormation's made-up id names no request: the Create it cancelled ran in this operation.
-    if record.issued_at is None:
-        return False
-    try:
-        started = work.services.stack.operation(work.request.stack_id)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60} "
-            f"({unknown.why}); allow that, then retry. The server was left as it was"
-        ) from unknown
-    # No such stack: no operation of it is running, so no Create of it was cancelled.
-    return started is not None and record.issued_at >= started.began - CLOCK_SLACK_S
 
 
 def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
@@ -591,59 +479,6 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
     elif held is not None:
         cognito.delete(record.server_id)
     _settle(claimed, State.GONE, work)
-
-
-def _adoption_succeeded(record: Record, work: _Work) -> bool:
-    """Whether the operation that adopted the server succeeded: then the stack owns it, and a
-    Delete deletes it. Read from the stack's own events: its current operation's start, and only
-    while that is still the adopting one, the events since."""
-    if record.operation is None:
-        return False
-    stack = work.services.stack
-    try:
-        started = stack.operation(record.owner.stack_id)
-        if started is not None and started.event_id != record.operation:
-            # A later operation began, and this resource outlived the one that adopted it: that
-            # one succeeded, as a failed one's rollback removes what it created. So no Delete,
-            # years on, needs the stack's history back to the adoption.
-            return True
-        succeeded = stack.operation_succeeded(record.owner.stack_id, record.operation)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded "
-            f"({unknown.why}); allow that, then retry. The server was left as it was"
-        ) from unknown
-    # Still running: this Delete is its rollback, which gives the server back.
-    return bool(succeeded)
-
-
-def _migrate_1_0_0_adoption(server_id: ServerId, expected: Record | None, work: _Work) -> Record | None:
-    """1.0.0 kept an adopted server's prior state in the answers table: move it into the ledger."""
-    ledger = work.services.ledger
-    legacy = ledger.legacy_adoption(work.owner, server_id)
-    if legacy is None:
-        if not ledger.legacy_complete():
-            raise RequestFailed(
-                f'No record of {server_id.identifier:.60} in the provider\'s ledger, and AdoptExisting is "true": it '
-                "may have been adopted, so it was not deleted. Check the LedgerTable; to keep the server, delete "
-                'with --retain-resources; to delete it, set AdoptExisting "false" first'
-            )
-        return None
-    migrated = ledger.claim(
-        server_id,
-        expected,
-        state=State.ADOPTED,
-        owner=work.owner,
-        request_id=legacy.request_id,
-        issued_at=None,
-        origin="1.0.0",
-        prior=legacy.prior,
-        operation=legacy.operation,
-    )
-    migrated = ledger.settle(migrated, State.ADOPTED)
-    ledger.forget_legacy(work.owner, server_id)
-    logger.info("Moved 1.0.0's adoption record into the ledger", extra={"server": str(server_id)})
-    return migrated
 
 
 def _log_left(server_id: ServerId, held: Held | None) -> None:

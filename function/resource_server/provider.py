@@ -5,7 +5,6 @@ through them. app.py makes it, behind the guard that answers when it can't be ma
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -16,9 +15,10 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from . import aws, event, plan, startup
 from .budget import MIN_TIMEOUT_S, Budget
 from .cognito import Cognito
-from .delivery import Answer
+from .delivery import Answer, Progress
 from .failure import DuplicateInFlight, RequestFailed
-from .ledger import TABLE_VARIABLE, Ledger
+from .ledger import Ledger
+from .legacy import Legacy
 from .pacing import Turns
 from .replay import Replay
 from .responder import Responder
@@ -31,7 +31,7 @@ class Provider:
     def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay) -> None:
         self.log, self.budget, self.services, self.replay = log, budget, services, replay
         # The request being answered: crhelper calls on_request with the event and context only.
-        self._progress = plan.Progress()
+        self._progress = Progress()
         self.responder = Responder(log.log_level)
         # crhelper's stubs type the function as returning a physical id; ours returns the whole Answer.
         on_request = cast("Callable[[Any, Any], None]", self.on_request)
@@ -42,31 +42,32 @@ class Provider:
 
     @classmethod
     def from_environment(cls) -> Provider:
-        startup.check_configuration()
-        level, warning = startup.log_level()
-        log = Logger(level=level)  # POWERTOOLS_SERVICE_NAME comes from the environment
+        configuration = startup.configuration()
+        log = Logger(level=configuration.log_level)  # POWERTOOLS_SERVICE_NAME comes from the environment
         # The modules' standard loggers and crhelper's write the same JSON lines, with the same keys.
         copy_config_to_registered_loggers(source_logger=log, include={"resource_server", "crhelper"})
-        if warning:
-            log.warning(warning)
+        if configuration.warning:
+            log.warning(configuration.warning)
+        return cls.assemble(log, configuration)
+
+    @classmethod
+    def assemble(cls, log: Logger, configuration: startup.Configuration, cognito_idp: Any = None) -> Provider:
+        """The parts, made once per execution environment; around a Cognito client of the
+        caller's own when one is given (the tests)."""
         budget = Budget()
         # Every request writes to both tables: their one client is made at init, as Lambda advises,
         # so that a cold request's first write doesn't wait behind it (`make bench`, 5b). The first
         # request imports Powertools' idempotency utility: at init it put init at 1.08x to 1.10x
         # its floor, against 1.06x to 1.08x (figure 1); there it costs 3 ms of CPU.
         shared = aws.tables(budget.tables_end)
-        replay = Replay.from_environment(budget, shared)  # IDEMPOTENCY_TABLE
-        # 1.0.0 kept its adoption records in the answers table.
-        ledger = Ledger(
-            os.environ[TABLE_VARIABLE],
-            budget,
-            shared,
-            legacy_table=replay.table_name,
-            write_attempt_s=aws.COGNITO.attempt_s,
-        )
+        replay = Replay(configuration.answers_table, budget, shared)
+        ledger = Ledger(configuration.ledger_table, budget, shared, write_attempt_s=aws.COGNITO.attempt_s)
         turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
-        cognito = Cognito.from_environment(budget.calls_end, turns)
-        services = plan.Services(cognito, ledger, StackReader(budget.calls_end), startup.allow_adoption())
+        cognito = Cognito.from_environment(budget.calls_end, turns, cognito_idp)
+        # 1.0.0 kept its adoption records in the answers table.
+        legacy = Legacy(configuration.answers_table, ledger, shared)
+        stack = StackReader(budget.calls_end)
+        services = plan.Services(cognito, ledger, legacy, stack, configuration.allow_adoption)
         return cls(log, budget, services, replay)
 
     def _handle(self, raw_event: dict[str, Any], context: Any) -> None:
@@ -80,7 +81,7 @@ class Provider:
         self.budget.start(remaining_ms, issued + timeout if plausible and issued is not None else None)
         request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
         self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
-        self._progress = plan.Progress()
+        self._progress = Progress()
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
         self.responder.respond(raw_event, context, self._progress, self.budget.end)
 

@@ -10,7 +10,6 @@ the request, and replayed to any later delivery.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,7 +22,6 @@ from .failure import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
 
-TABLE_VARIABLE = "IDEMPOTENCY_TABLE"
 # One request's identity: RequestId is unique per request; the rest guard against its reuse.
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
@@ -39,10 +37,6 @@ class Replay:
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
         self._store: Any = None
-
-    @classmethod
-    def from_environment(cls, budget: Budget, shared: Tables) -> Replay:
-        return cls(os.environ.get(TABLE_VARIABLE) or None, budget, shared)
 
     def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.

@@ -17,9 +17,8 @@ from typing import Any
 from crhelper import resource_helper
 from crhelper.resource_helper import CfnResource
 
-from .delivery import Answer, minimal, payload, send
+from .delivery import Answer, Progress, minimal, payload, send
 from .event import can_answer, envelope_problem, fallback_physical_id
-from .plan import Progress
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ import logging
 import os
 import time
 import traceback
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .contract import BOOLEANS
 from .delivery import Answer, payload, send
 from .event import can_answer, fallback_physical_id
 
@@ -28,11 +29,36 @@ ENDPOINT_VARIABLES = (
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_CLOUDFORMATION",
 )
-BOOLEANS = {"true": True, "false": False}
+LEDGER_TABLE = "LEDGER_TABLE"
+ANSWERS_TABLE = "IDEMPOTENCY_TABLE"  # optional: without it, repeated deliveries are worked out again
+ALLOW_ADOPTION = "ALLOW_ADOPTION"
 
 
 class Misconfigured(Exception):
     """A setting the provider can't run with; the message says which, and what to set."""
+
+
+class Configuration(NamedTuple):
+    """The provider's settings, read from the environment once, at start-up."""
+
+    ledger_table: str
+    answers_table: str | None
+    allow_adoption: bool
+    log_level: str
+    warning: str | None = None  # a setting that was ignored, to log once logging is set up
+
+
+def configuration() -> Configuration:
+    """The settings, or Misconfigured for one that would fail every request."""
+    check_configuration()
+    level, warning = log_level()
+    return Configuration(
+        ledger_table=os.environ[LEDGER_TABLE],
+        answers_table=os.environ.get(ANSWERS_TABLE) or None,
+        allow_adoption=BOOLEANS[os.environ.get(ALLOW_ADOPTION, "true").strip().lower()],
+        log_level=level,
+        warning=warning,
+    )
 
 
 def log_level() -> tuple[str, str | None]:
@@ -56,18 +82,14 @@ def check_configuration() -> None:
                 f"{variable} {value[:60]!r} is not a URL: set it to one such as http://127.0.0.1:5000, "
                 "or leave it empty to use AWS's own endpoints"
             )
-    if not os.environ.get("LEDGER_TABLE"):
+    if not os.environ.get(LEDGER_TABLE):
         raise Misconfigured(
             "LEDGER_TABLE is not set: the provider must record which servers it owns; "
             "deploy it with its template, which creates the table"
         )
-    adoption = os.environ.get("ALLOW_ADOPTION", "true").strip().lower()
+    adoption = os.environ.get(ALLOW_ADOPTION, "true").strip().lower()
     if adoption not in BOOLEANS:
         raise Misconfigured(f'ALLOW_ADOPTION {adoption[:20]!r} must be "true" or "false"')
-
-
-def allow_adoption() -> bool:
-    return BOOLEANS[os.environ.get("ALLOW_ADOPTION", "true").strip().lower()]
 
 
 def explain(error: BaseException) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from resource_server.ledger import State
+from resource_server.ownership import State
 from tests.operations.test_adoption import HAND_MADE, adopting, existing_server
 from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy

@@ -15,15 +15,10 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from resource_server import aws, delivery, plan
 from resource_server import budget as budget_module
-from resource_server.budget import Budget
-from resource_server.cognito import Cognito
-from resource_server.ledger import Ledger
-from resource_server.pacing import Turns
+from resource_server import delivery
 from resource_server.provider import Provider
-from resource_server.replay import Replay
-from resource_server.stack import StackReader
+from resource_server.startup import Configuration
 from tests.support.emulator import LEDGER_TABLE, create_ledger_table
 from tests.support.lambda_context import LambdaContext
 
@@ -73,17 +68,11 @@ def short_lambda(monkeypatch: pytest.MonkeyPatch, *, reserves: bool = True) -> N
 def build(
     client: Any, answers_table: str | None = None, *, ledger_table: str = LEDGER_TABLE, allow_adoption: bool = True
 ) -> Provider:
-    """The provider as from_environment() makes it, around a Cognito client of the test's own.
-    The others reach whatever AWS the test runs against."""
+    """The provider as the function assembles it, around a Cognito client of the test's own. The
+    others reach whatever AWS the test runs against."""
     create_ledger_table(boto3.client("dynamodb"), ledger_table)
-    budget = Budget()
-    shared = aws.tables(budget.tables_end)
-    ledger = Ledger(ledger_table, budget, shared, legacy_table=answers_table, write_attempt_s=aws.COGNITO.attempt_s)
-    turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
-    retries = Cognito.retry_policy(budget.calls_end, turns)
-    retries.attach(client)
-    services = plan.Services(Cognito(client, retries), ledger, StackReader(budget.calls_end), allow_adoption)
-    return Provider(Logger(), budget, services, Replay(answers_table, budget, shared))
+    configuration = Configuration(ledger_table, answers_table, allow_adoption, log_level="INFO")
+    return Provider.assemble(Logger(), configuration, client)
 
 
 def wire(

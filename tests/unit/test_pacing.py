@@ -20,7 +20,8 @@ from resource_server import budget as budget_module
 from resource_server.aws import RetryPolicy
 from resource_server.contract import ServerId
 from resource_server.failure import RequestFailed
-from resource_server.ledger import Ledger, Owner, State
+from resource_server.ledger import Ledger
+from resource_server.ownership import Owner, State
 from resource_server.pacing import Lease, Turns
 from tests.support import simulation as sim
 from tests.support.emulator import create_ledger_table
