@@ -12,13 +12,12 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .event import ENVELOPE_LIMITS, clipped, fallback_physical_id
+from .event import ENVELOPE_LIMITS, Envelope, clipped, fallback_physical_id
 from .failure import shortened
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ MAX_ANSWER_BYTES = 4096
 PUT_TIMEOUT_S = 5.0
 # The answer's last attempt must end this long before the Lambda deadline.
 DEADLINE_MARGIN_S = 0.25
-ENVELOPE_KEYS = ("StackId", "RequestId", "LogicalResourceId")
 
 
 @dataclass(frozen=True)
@@ -58,15 +56,15 @@ class Progress:
         self.names: str | None = None
         self.answer: Answer | None = None  # once worked out
 
-    def failed_physical_id(self, event: Mapping[str, object]) -> str:
+    def failed_physical_id(self, envelope: Envelope) -> str:
         """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
         else the event's own, or a marker (event.fallback_physical_id)."""
-        if event.get("RequestType") == "Create" and self.names is not None:
+        if envelope.request_type == "Create" and self.names is not None:
             return self.names
-        return fallback_physical_id(event)
+        return fallback_physical_id(envelope)
 
 
-def payload(answer: Answer, event: Mapping[str, object]) -> bytes:
+def payload(answer: Answer, envelope: Envelope) -> bytes:
     """The answer's body, as ASCII JSON of at most MAX_ANSWER_BYTES.
 
     Whole Data values are dropped, largest first, rather than cut: a GetAtt of a dropped key
@@ -78,7 +76,7 @@ def payload(answer: Answer, event: Mapping[str, object]) -> bytes:
         "Reason": shortened(answer.failure or ""),
         "PhysicalResourceId": answer.physical_id,
         # Echoed as far as they fit their bounds: one of them may be what was malformed.
-        **{key: clipped(str(event.get(key) or ""), ENVELOPE_LIMITS[key]) for key in ENVELOPE_KEYS},
+        **{key: clipped(value, ENVELOPE_LIMITS[key]) for key, value in _echoed(envelope)},
         "NoEcho": False,
         "Data": dict(answer.data),
     }
@@ -94,13 +92,13 @@ def payload(answer: Answer, event: Mapping[str, object]) -> bytes:
     return encoded
 
 
-def minimal(physical_id: str, event: Mapping[str, object]) -> bytes:
+def minimal(physical_id: str, envelope: Envelope) -> bytes:
     """A FAILED answer built with nothing that could fail: for when building the real one did."""
     body = {
         "Status": "FAILED",
         "Reason": "Internal error in the provider while answering; see its log",
         "PhysicalResourceId": physical_id[:1024] or "NotCreated",
-        **{key: str(event.get(key) or "")[: ENVELOPE_LIMITS[key] // 12] for key in ENVELOPE_KEYS},
+        **{key: value[: ENVELOPE_LIMITS[key] // 12] for key, value in _echoed(envelope)},
         "NoEcho": False,
         "Data": {},
     }
@@ -131,6 +129,15 @@ def send(url: str, encoded: bytes, deadline: float, *, once: bool = False) -> bo
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
     return False  # unreachable: itertools.count never ends
+
+
+def _echoed(envelope: Envelope) -> tuple[tuple[str, str], ...]:
+    """What an answer echoes of its request, by the name the answer gives it."""
+    return (
+        ("StackId", envelope.stack_id),
+        ("RequestId", envelope.request_id),
+        ("LogicalResourceId", envelope.logical_resource_id),
+    )
 
 
 def _encode(value: object) -> bytes:

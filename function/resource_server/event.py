@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple, cast
@@ -36,20 +37,53 @@ _PLAIN = re.compile(r"[^\w-]", re.ASCII)  # what a marker keeps of the ids it na
 URL_LIFETIME_S = 7200
 
 
-class Request(NamedTuple):
-    """What the plan reads. The answer echoes the rest of the envelope from the event (delivery.py)."""
+class Envelope(NamedTuple):
+    """What any event gives its answer, however malformed: where it goes, what it echoes, and
+    when CloudFormation stops waiting for it."""
 
+    response_url: str | None  # None when there is nowhere to answer
+    request_type: str
+    stack_id: str
+    request_id: str
+    logical_resource_id: str
+    physical_resource_id: str  # "" unless it is one CloudFormation could accept back
+    problem: str | None  # why crhelper could not answer the event properly
+    not_after: float | None  # when CloudFormation stops waiting, in seconds since the epoch, if known
+
+
+class Request(NamedTuple):
+    """What the plan reads, from an event whose envelope crhelper can answer."""
+
+    envelope: Envelope
     request_type: RequestType
     physical_resource_id: str  # "" on Create, whatever the event says
     properties: object  # as sent: the contract judges its shape
     old_properties: object  # on Update: the properties before it
-    stack_id: str
-    logical_resource_id: str
-    request_id: str
     # When CloudFormation signed the ResponseURL, in seconds since the epoch: the order in which it
     # sent requests, on its own clock. None when the URL does not say (a hand-made event).
     issued_at: float | None = None
-    service_timeout_s: float = DEFAULT_SERVICE_TIMEOUT_S
+
+    @property
+    def stack_id(self) -> str:
+        return self.envelope.stack_id
+
+    @property
+    def logical_resource_id(self) -> str:
+        return self.envelope.logical_resource_id
+
+    @property
+    def request_id(self) -> str:
+        return self.envelope.request_id
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What makes one request: RequestId is unique per request; the rest guard against its reuse."""
+        return {
+            "StackId": self.stack_id,
+            "LogicalResourceId": self.logical_resource_id,
+            "RequestId": self.request_id,
+            "RequestType": self.request_type,
+        }
 
     @property
     def marker(self) -> str:
@@ -83,20 +117,36 @@ def envelope_problem(event: Mapping[str, object]) -> str | None:
     return None
 
 
-def read(event: Mapping[str, object]) -> Request:
-    """The request in an event that envelope_problem() has passed."""
+def envelope(event: object) -> Envelope:
+    """The envelope of any event: whatever arrives is answered, if it can be."""
+    fields: Mapping[str, object] = event if isinstance(event, Mapping) else {}
+    url = fields.get("ResponseURL")
+    issued = issued_at(url)
+    # CloudFormation stops waiting ServiceTimeout after it sent the request; a signing time far
+    # from now is a sample URL's, as in events/, and says nothing of that.
+    plausible = issued is not None and abs(time.time() - issued) < URL_LIFETIME_S
+    return Envelope(
+        response_url=url if isinstance(url, str) and can_answer(event) else None,
+        request_type=_text(fields, "RequestType"),
+        stack_id=_text(fields, "StackId"),
+        request_id=_text(fields, "RequestId"),
+        logical_resource_id=_text(fields, "LogicalResourceId"),
+        physical_resource_id=physical_id_of(fields),
+        problem=envelope_problem(fields),
+        not_after=issued + service_timeout_s(fields.get("ResourceProperties")) if issued and plausible else None,
+    )
+
+
+def read(event: Mapping[str, object], envelope: Envelope) -> Request:
+    """The request in an event whose envelope has no problem."""
     request_type = cast("RequestType", event["RequestType"])
-    properties = event.get("ResourceProperties")
     return Request(
+        envelope=envelope,
         request_type=request_type,
-        physical_resource_id=physical_id_of(event) if request_type != "Create" else "",
-        properties=properties,
+        physical_resource_id=envelope.physical_resource_id if request_type != "Create" else "",
+        properties=event.get("ResourceProperties"),
         old_properties=event.get("OldResourceProperties"),
-        stack_id=str(event["StackId"]),
-        logical_resource_id=str(event["LogicalResourceId"]),
-        request_id=str(event["RequestId"]),
         issued_at=issued_at(event.get("ResponseURL")),
-        service_timeout_s=service_timeout_s(properties),
     )
 
 
@@ -142,12 +192,12 @@ def is_marker(physical_id: str) -> bool:
     return physical_id.startswith(f"{FAILED_CREATE_MARKER}_")
 
 
-def fallback_physical_id(event: Mapping[str, object]) -> str:
+def fallback_physical_id(envelope: Envelope) -> str:
     """The id of an answer that has no other: Update and Delete keep the event's own; a Create
     gets a marker, never the event's id, which CloudFormation does not send and a caller may."""
-    if event.get("RequestType") != "Create" and (physical_id := physical_id_of(event)):
-        return physical_id
-    return marker(str(event.get("LogicalResourceId") or ""), str(event.get("RequestId") or ""))
+    if envelope.request_type != "Create" and envelope.physical_resource_id:
+        return envelope.physical_resource_id
+    return marker(envelope.logical_resource_id, envelope.request_id)
 
 
 def correlation_keys(event: object) -> dict[str, str]:
@@ -187,6 +237,10 @@ def clipped(value: str, limit: int) -> str:
         if size > limit:
             return value[:end]
     return value
+
+
+def _text(event: Mapping[str, object], key: str) -> str:
+    return str(event.get(key) or "")
 
 
 def _is_text(value: object, limit: int) -> bool:

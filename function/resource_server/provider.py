@@ -5,7 +5,6 @@ through them. app.py makes it, behind the guard that answers when it can't be ma
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -31,6 +30,7 @@ class Provider:
     def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay) -> None:
         self.log, self.budget, self.services, self.replay = log, budget, services, replay
         # The request being answered: crhelper calls on_request with the event and context only.
+        self._request: event.Request | None = None
         self._progress = Progress()
         self.responder = Responder(log.log_level)
         # crhelper's stubs type the function as returning a physical id; ours returns the whole Answer.
@@ -72,30 +72,27 @@ class Provider:
 
     def _handle(self, raw_event: dict[str, Any], context: Any) -> None:
         self.log.append_keys(**event.correlation_keys(raw_event))
-        remaining_ms = context.get_remaining_time_in_millis()
-        issued = event.issued_at(raw_event.get("ResponseURL")) if isinstance(raw_event, dict) else None
-        timeout = event.service_timeout_s(raw_event.get("ResourceProperties")) if isinstance(raw_event, dict) else 0
-        # CloudFormation stops waiting ServiceTimeout after it sent the request; a signing time far
-        # from now is a sample URL's, as in events/, and says nothing of that.
-        plausible = issued is not None and abs(time.time() - issued) < event.URL_LIFETIME_S
-        self.budget.start(remaining_ms, issued + timeout if plausible and issued is not None else None)
-        request_id = raw_event.get("RequestId") if isinstance(raw_event, dict) else None
-        self.services.ledger.start(str(request_id or ""), str(context.aws_request_id))
+        envelope = event.envelope(raw_event)
+        # crhelper calls on_request only for an event whose envelope has no problem.
+        self._request = event.read(raw_event, envelope) if envelope.problem is None else None
+        self.budget.start(context.get_remaining_time_in_millis(), envelope.not_after)
+        self.services.ledger.start(envelope.request_id, str(context.aws_request_id))
         self._progress = Progress()
         logger.debug("Request received", extra={"event": event.redacted(raw_event)})
-        self.responder.respond(raw_event, context, self._progress, self.budget.end)
+        self.responder.respond(raw_event, context, envelope, self._progress, self.budget.end)
 
-    def on_request(self, raw_event: dict[str, Any], context: Any) -> Answer | None:
+    def on_request(self, _raw_event: object, context: Any) -> Answer | None:
         """crhelper's function for every request type: the answer, or None when another delivery answers."""
+        request = self._request
+        assert request is not None
         try:
-            answer = self.replay.answer(raw_event, context, lambda: self.work_out(raw_event))
+            answer = self.replay.answer(request, context, lambda: self.work_out(request))
         except DuplicateInFlight:
             return None
         self.log.append_keys(PhysicalResourceId=answer.physical_id)
         return answer
 
-    def work_out(self, raw_event: dict[str, Any]) -> Answer:
-        request = event.read(raw_event)
+    def work_out(self, request: event.Request) -> Answer:
         try:
             if self.budget.too_short:
                 raise RequestFailed(
@@ -105,7 +102,7 @@ class Provider:
             with self.budget.deciding_answer():
                 answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
         except RequestFailed as failure:
-            physical_id = failure.physical_id or self._progress.failed_physical_id(raw_event)
+            physical_id = failure.physical_id or self._progress.failed_physical_id(request.envelope)
             answer = Answer.failed(physical_id, failure.reason, failure.details)
         # Known now: if saving it runs out of time, crhelper's timer sends this.
         self._progress.answer = answer

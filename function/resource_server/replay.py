@@ -18,11 +18,12 @@ from typing import Any
 from .aws import Tables
 from .budget import Budget
 from .delivery import Answer
+from .event import Request
 from .failure import DuplicateInFlight
 
 logger = logging.getLogger(__name__)
 
-# One request's identity: RequestId is unique per request; the rest guard against its reuse.
+# One request's identity (event.Request.identity), as 1.0.0 keyed it from the event.
 REQUEST_KEY = "[StackId, LogicalResourceId, RequestId, RequestType]"
 # CloudFormation's pre-signed ResponseURL lasts 2 hours: no delivery after that can be answered.
 KEEP_ANSWERS_S = 2 * 60 * 60
@@ -38,7 +39,7 @@ class Replay:
         self._config: Any = None
         self._store: Any = None
 
-    def answer(self, event: dict[str, Any], context: Any, work_out: Callable[[], Answer]) -> Answer:
+    def answer(self, request: Request, context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
         Raises DuplicateInFlight when another delivery of it has answered, or still can."""
         if self.table_name is None:
@@ -52,7 +53,7 @@ class Replay:
         self._config.register_lambda_context(context)
         worked_out: list[Answer] = []
 
-        def work_out_once(request: dict[str, Any]) -> dict[str, Any]:
+        def work_out_once(identity: dict[str, Any]) -> dict[str, Any]:
             worked_out.append(work_out())
             return asdict(worked_out[0])
 
@@ -61,20 +62,20 @@ class Replay:
                 # Around the ledger's calls too, which share the client: a write of either that
                 # was sent and lost is waited out before the answer goes.
                 with self._tables.retries.writing() as write:
-                    return Answer(**once(request=event, work_out_once=work_out_once))
+                    return Answer(**once(request=request.identity, work_out_once=work_out_once))
             except IdempotencyAlreadyInProgressError:
                 if write.in_doubt:
                     # An attempt to record this request as in progress was lost, then its retry found
                     # the record: most likely that attempt's own. Answer, as when the store is unavailable.
                     logger.warning("This request's own lost write may hold the store; answering without it")
                     return work_out()
-                self._await_first(event)
+                self._await_first(request.identity)
             except IdempotencyPersistenceLayerError as error:
                 # A stack must not fail because DynamoDB did: answer without the guard, once.
                 logger.warning("Idempotency store unavailable; answering without it", extra={"error": str(error)})
                 return worked_out[0] if worked_out else work_out()
 
-    def _await_first(self, event: dict[str, Any]) -> None:
+    def _await_first(self, identity: dict[str, str]) -> None:
         """Another delivery of this request is in flight. Wait while it can still answer before its
         deadline: raise DuplicateInFlight once it has answered, or if it will outlast this one.
         Return when its deadline has passed unanswered (it crashed): then this one answers."""
@@ -85,7 +86,7 @@ class Replay:
         logger.info("Another delivery of this request is in flight; waiting while it can still answer")
         while True:
             try:
-                record = self._store.get_record(event)
+                record = self._store.get_record(identity)
             except IdempotencyItemNotFoundError:
                 return  # it failed and let go
             if record is None or record.status == "COMPLETED":

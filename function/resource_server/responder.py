@@ -17,8 +17,9 @@ from typing import Any
 from crhelper import resource_helper
 from crhelper.resource_helper import CfnResource
 
+from . import event
 from .delivery import Answer, Progress, minimal, payload, send
-from .event import can_answer, envelope_problem, fallback_physical_id
+from .event import Envelope, fallback_physical_id
 
 logger = logging.getLogger(__name__)
 
@@ -55,26 +56,25 @@ class Responder(CfnResource):
         self._answered = False
         self._answer: Answer | None = None
         self._silent = False  # the function returned None: another delivery answers
+        self._envelope = event.envelope({})
         self._progress = Progress()
         self._deadline = 0.0
 
-    def respond(self, event: Any, context: Any, progress: Progress, deadline: float) -> None:
+    def respond(self, raw_event: Any, context: Any, envelope: Envelope, progress: Progress, deadline: float) -> None:
         """Answer one request: `progress` is what its work has settled so far, for the timer;
-        `deadline` (time.monotonic()) is when the answer must have arrived."""
+        `deadline` (time.monotonic()) is when the answer must have arrived. crhelper alone reads
+        the raw event; this module answers from its envelope."""
         self._answered, self._answer, self._silent = False, None, False
-        self._progress, self._deadline = progress, deadline
-        if not can_answer(event):
+        self._envelope, self._progress, self._deadline = envelope, progress, deadline
+        if envelope.response_url is None:
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
-        # crhelper sets this too, but only once its own set-up has worked: should that fail, its
-        # answer must go to this request's URL, not to the one before.
-        self._event = dict(event)
         # Flaw: crhelper reads the envelope before any of our code and, when it can't, retries
         # an answer to an empty URL forever. Answer a malformed envelope here instead.
-        if problem := envelope_problem(event):
-            self._deliver(Answer.failed(fallback_physical_id(event), problem))
+        if envelope.problem:
+            self._deliver(Answer.failed(fallback_physical_id(envelope), envelope.problem))
             return
-        super().__call__(event, context)
+        super().__call__(raw_event, context)
 
     def _wrap_function(self, func: Callable[[Any, Any], Answer | None] | None) -> None:
         # Flaw: crhelper logs every failure with a traceback, and drops the physical id a failure
@@ -85,7 +85,7 @@ class Responder(CfnResource):
         except Exception as error:
             logger.exception("Unexpected error")
             reason = f"Internal error in the provider: {type(error).__name__}: {error}"
-            self._answer = Answer.failed(self._progress.failed_physical_id(self._event), reason)
+            self._answer = Answer.failed(self._progress.failed_physical_id(self._envelope), reason)
         # Keeps crhelper from generating an id of its own, which it would log and never send.
         self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
 
@@ -96,10 +96,10 @@ class Responder(CfnResource):
         answer = self._progress.answer
         if answer is None:
             reason = "Timed out: the provider did not finish before the Lambda deadline"
-            if self._progress.names is not None and self._event.get("RequestType") == "Create":
+            if self._progress.names is not None and self._envelope.request_type == "Create":
                 reason += f"; this id names {self._progress.names}, which the request may have made, for the rollback"
             logger.error(reason)
-            answer = Answer.failed(self._progress.failed_physical_id(self._event), reason)
+            answer = Answer.failed(self._progress.failed_physical_id(self._envelope), reason)
         else:
             logger.warning("Out of time while saving the answer; sending it now")
         remaining = self._context.get_remaining_time_in_millis() / 1000
@@ -113,7 +113,7 @@ class Responder(CfnResource):
             return
         # crhelper answers without calling the function when its own set-up for the request failed.
         why = f"Internal error in crhelper before the request ran: {reason or self.Reason}"
-        self._deliver(self._answer or Answer.failed(self._progress.failed_physical_id(self._event), why))
+        self._deliver(self._answer or Answer.failed(self._progress.failed_physical_id(self._envelope), why))
 
     def _deliver(self, answer: Answer, deadline: float | None = None) -> None:
         with self._lock:
@@ -122,9 +122,11 @@ class Responder(CfnResource):
                 return
             self._answered = True
         try:
-            encoded = payload(answer, self._event)
+            encoded = payload(answer, self._envelope)
         except Exception:  # a bug of ours must not leave CloudFormation waiting out ServiceTimeout
             logger.exception("Could not build the answer; sending a minimal FAILED one")
-            encoded = minimal(answer.physical_id or fallback_physical_id(self._event), self._event)
+            encoded = minimal(answer.physical_id or fallback_physical_id(self._envelope), self._envelope)
+        url = self._envelope.response_url
+        assert url is not None  # respond() answers nothing without one
         # Under `sam local invoke` no stack waits for the answer, and the event's URL is a sample: try once.
-        send(self._event["ResponseURL"], encoded, deadline or self._deadline, once=bool(self._sam_local))
+        send(url, encoded, deadline or self._deadline, once=bool(self._sam_local))

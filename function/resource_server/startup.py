@@ -14,9 +14,9 @@ import traceback
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from . import event
 from .contract import BOOLEANS
 from .delivery import Answer, payload, send
-from .event import can_answer, fallback_physical_id
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +106,19 @@ def explain(error: BaseException) -> str:
     )
 
 
-def answer_unstarted(event: Any, context: Any, reason: str) -> None:
+def answer_unstarted(raw_event: Any, context: Any, reason: str) -> None:
     """One FAILED answer to a request that a provider which could not start received."""
     if not logging.getLogger().handlers:  # Powertools never set logging up: Lambda's stdout will do
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     logger.error(reason)
-    if not can_answer(event):
+    envelope = event.envelope(raw_event)
+    if envelope.response_url is None:
         logger.error("Event has no https ResponseURL; there is nowhere to answer")
         return
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     try:
-        encoded = payload(Answer(fallback_physical_id(event), {}, reason), event)
+        encoded = payload(Answer(event.fallback_physical_id(envelope), {}, reason), envelope)
     except Exception:  # noqa: BLE001 - an event too odd to echo still gets an answer
-        encoded = payload(Answer(fallback_physical_id({}), {}, reason), {})
-    send(str(event["ResponseURL"]), encoded, deadline, once=bool(os.environ.get("AWS_SAM_LOCAL")))
+        empty = event.envelope({})
+        encoded = payload(Answer(event.fallback_physical_id(empty), {}, reason), empty)
+    send(envelope.response_url, encoded, deadline, once=bool(os.environ.get("AWS_SAM_LOCAL")))

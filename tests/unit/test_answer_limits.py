@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resource_server import delivery
+from resource_server import delivery, event
 from resource_server.failure import REASON_ROOM, shortened
 from tests.support import events
 from tests.support.in_process import Harness
@@ -81,7 +81,7 @@ def test_fit_keeps_any_answer_within_4096_bytes_and_drops_data_whole(
         "LogicalResourceId": "L" * 255,
     }
 
-    encoded = delivery.payload(delivery.Answer(physical_id, data, reason or None), envelope)
+    encoded = delivery.payload(delivery.Answer(physical_id, data, reason or None), event.envelope(envelope))
     sent = json.loads(encoded)
 
     assert len(encoded) <= delivery.MAX_ANSWER_BYTES
