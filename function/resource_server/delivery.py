@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .event import ENVELOPE_LIMITS, Envelope, clipped, fallback_physical_id
+from .event import ENVELOPE_LIMITS, Envelope, clipped, marker
 from .failure import shortened
 
 logger = logging.getLogger(__name__)
@@ -49,19 +49,28 @@ class Answer:
 
 
 class Progress:
-    """One request's progress, for the answer. `names` is the server a FAILED Create must name, so
-    that the rollback Delete finds it: one it adopted, or one whose create may have landed."""
+    """What one request has settled so far, for an answer sent before its work ends: by crhelper's
+    timer, or after a bug of ours."""
 
     def __init__(self) -> None:
+        # The server a FAILED Create must name, so that the rollback Delete finds it: one it
+        # adopted, or one whose create may have landed.
         self.names: str | None = None
         self.answer: Answer | None = None  # once worked out
 
-    def failed_physical_id(self, envelope: Envelope) -> str:
-        """The physical id of a FAILED answer: on Create, the server it may have made or adopted;
-        else the event's own, or a marker (event.fallback_physical_id)."""
-        if envelope.request_type == "Create" and self.names is not None:
-            return self.names
-        return fallback_physical_id(envelope)
+
+def failed_physical_id(envelope: Envelope, may_have_made: str | None = None) -> str:
+    """The physical id of a FAILED answer, decided here and nowhere else.
+
+    - A Create names the server it may have made or adopted, so that the rollback Delete removes
+      it or gives it back. One that made nothing gets a marker, which names no server and names
+      the request, so that the rollback Delete can tell which Create it undoes; never the event's
+      own id, which CloudFormation does not send on Create and a caller may.
+    - An Update or a Delete keeps the event's own id: another would read as a replacement.
+    """
+    if envelope.request_type == "Create":
+        return may_have_made or marker(envelope.logical_resource_id, envelope.request_id)
+    return envelope.physical_resource_id or marker(envelope.logical_resource_id, envelope.request_id)
 
 
 def payload(answer: Answer, envelope: Envelope) -> bytes:

@@ -29,8 +29,8 @@ MAX_RESPONSE_URL = 8192
 CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
 # How long CloudFormation waits for an answer when the resource sets no ServiceTimeout.
 DEFAULT_SERVICE_TIMEOUT_S = 3600
-# The physical id of a Create that made nothing. No "|", so it never parses as {pool}|{identifier};
-# it names the request, so that the rollback Delete can tell which Create it undoes.
+# The physical id of a Create that made nothing (delivery.failed_physical_id). No "|", so it never
+# parses as {pool}|{identifier}.
 FAILED_CREATE_MARKER = "NotCreated"
 _PLAIN = re.compile(r"[^\w-]", re.ASCII)  # what a marker keeps of the ids it names
 # A pre-signed URL lasts this long; CloudFormation's last 2 hours (X-Amz-Expires=7200).
@@ -84,10 +84,6 @@ class Request(NamedTuple):
             "RequestId": self.request_id,
             "RequestType": self.request_type,
         }
-
-    @property
-    def marker(self) -> str:
-        return marker(self.logical_resource_id, self.request_id)
 
 
 def can_answer(event: object) -> bool:
@@ -190,14 +186,6 @@ def marker(logical_resource_id: str, request_id: str) -> str:
 def is_marker(physical_id: str) -> bool:
     """Whether a physical id is the marker of a Create of ours that answered FAILED."""
     return physical_id.startswith(f"{FAILED_CREATE_MARKER}_")
-
-
-def fallback_physical_id(envelope: Envelope) -> str:
-    """The id of an answer that has no other: Update and Delete keep the event's own; a Create
-    gets a marker, never the event's id, which CloudFormation does not send and a caller may."""
-    if envelope.request_type != "Create" and envelope.physical_resource_id:
-        return envelope.physical_resource_id
-    return marker(envelope.logical_resource_id, envelope.request_id)
 
 
 def correlation_keys(event: object) -> dict[str, str]:

@@ -8,17 +8,12 @@ REASON_ROOM = 240
 
 
 class RequestFailed(Exception):
-    """A request that must be answered FAILED.
+    """A request that must be answered FAILED. Which physical id the answer carries is decided
+    in one place, from what the request may have made (delivery.failed_physical_id)."""
 
-    ``physical_id`` is the id the FAILED answer carries. None keeps the default: the event's
-    own id on Update and Delete; on Create, the server the request may have made, else a
-    marker that names no server.
-    """
-
-    def __init__(self, reason: str, physical_id: str | None = None, details: tuple[str, ...] = ()) -> None:
+    def __init__(self, reason: str, details: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason or "The provider failed without saying why; see its log"
-        self.physical_id = physical_id
         self.details = details  # every problem, for the log, when the reason has room for only some
 
 

@@ -153,8 +153,7 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
     if record is not None and ownership.cancelled(record, work.request):
         raise RequestFailed(
             "Cancelled: CloudFormation has already undone this Create (a later Delete for this resource "
-            "ran first); nothing was made",
-            physical_id=request.marker,
+            "ran first); nothing was made"
         )
     if held is None:
         return _make(server, record, work)
@@ -192,7 +191,7 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
             _settle(record, State.CREATING, work)
         except (RequestFailed, Contended):
             logger.warning("The record of a create in doubt was not updated; the answer names the server")
-        raise RequestFailed(failed.reason, physical_id=str(server.id)) from failed
+        raise
     except (AlreadyExists, RequestFailed):
         work.progress.names = None
         _settle(record, State.GONE, work)  # made by someone else since the look, or never made
@@ -230,10 +229,7 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
     if not started.going_forward:
         # CloudFormation cancelled this Create, and its Delete may already have run and found
         # nothing of this resource's to give back: so it must take nothing now.
-        raise RequestFailed(
-            f"Cancelled: the stack is already in {started.status:.40}; nothing was adopted",
-            physical_id=request.marker,
-        )
+        raise RequestFailed(f"Cancelled: the stack is already in {started.status:.40}; nothing was adopted")
     operation = started.event_id
     # A server moved from another logical id: if this adoption is undone, that one holds it again.
     displaced = record if record is not None and record.state in LIVE and record.owner != work.owner else None
@@ -266,10 +262,8 @@ def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: 
             raise
     logger.warning("CloudFormation cancelled this Create while it ran; undoing it", extra={"server": str(server.id)})
     _release(current, work, adopted_failed=True)
-    raise RequestFailed(
-        "Cancelled: CloudFormation cancelled this Create while it ran; it was undone",
-        work.request.marker,
-    )
+    work.progress.names = None
+    raise RequestFailed("Cancelled: CloudFormation cancelled this Create while it ran; it was undone")
 
 
 # Update
@@ -340,8 +334,8 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
 def _make_replacement(server: ResourceServer, record: Record | None, work: _Work) -> Answer:
     try:
         return _make(server, record, work)
-    except RequestFailed as failure:
-        if failure.physical_id != str(server.id):
+    except CreateFailed as failure:
+        if not failure.in_doubt:
             raise
         # A failed Update keeps its old physical id, so no rollback Delete names a new server that
         # landed after all: remove it now, or say where it may be.

@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from . import aws, event, plan, startup
 from .budget import MIN_TIMEOUT_S, Budget
 from .cognito import Cognito
-from .delivery import Answer, Progress
+from .delivery import Answer, Progress, failed_physical_id
 from .failure import DuplicateInFlight, RequestFailed
 from .ledger import Ledger
 from .legacy import Legacy
@@ -102,7 +102,7 @@ class Provider:
             with self.budget.deciding_answer():
                 answer = plan.carry_out(plan.decide(request), request, self.services, self._progress)
         except RequestFailed as failure:
-            physical_id = failure.physical_id or self._progress.failed_physical_id(request.envelope)
+            physical_id = failed_physical_id(request.envelope, self._progress.names)
             answer = Answer.failed(physical_id, failure.reason, failure.details)
         # Known now: if saving it runs out of time, crhelper's timer sends this.
         self._progress.answer = answer

@@ -18,8 +18,8 @@ from crhelper import resource_helper
 from crhelper.resource_helper import CfnResource
 
 from . import event
-from .delivery import Answer, Progress, minimal, payload, send
-from .event import Envelope, fallback_physical_id
+from .delivery import Answer, Progress, failed_physical_id, minimal, payload, send
+from .event import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Responder(CfnResource):
         # Flaw: crhelper reads the envelope before any of our code and, when it can't, retries
         # an answer to an empty URL forever. Answer a malformed envelope here instead.
         if envelope.problem:
-            self._deliver(Answer.failed(fallback_physical_id(envelope), envelope.problem))
+            self._deliver(Answer.failed(failed_physical_id(envelope), envelope.problem))
             return
         super().__call__(raw_event, context)
 
@@ -85,7 +85,7 @@ class Responder(CfnResource):
         except Exception as error:
             logger.exception("Unexpected error")
             reason = f"Internal error in the provider: {type(error).__name__}: {error}"
-            self._answer = Answer.failed(self._progress.failed_physical_id(self._envelope), reason)
+            self._answer = Answer.failed(failed_physical_id(self._envelope, self._progress.names), reason)
         # Keeps crhelper from generating an id of its own, which it would log and never send.
         self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
 
@@ -99,7 +99,7 @@ class Responder(CfnResource):
             if self._progress.names is not None and self._envelope.request_type == "Create":
                 reason += f"; this id names {self._progress.names}, which the request may have made, for the rollback"
             logger.error(reason)
-            answer = Answer.failed(self._progress.failed_physical_id(self._envelope), reason)
+            answer = Answer.failed(failed_physical_id(self._envelope, self._progress.names), reason)
         else:
             logger.warning("Out of time while saving the answer; sending it now")
         remaining = self._context.get_remaining_time_in_millis() / 1000
@@ -113,7 +113,7 @@ class Responder(CfnResource):
             return
         # crhelper answers without calling the function when its own set-up for the request failed.
         why = f"Internal error in crhelper before the request ran: {reason or self.Reason}"
-        self._deliver(self._answer or Answer.failed(self._progress.failed_physical_id(self._envelope), why))
+        self._deliver(self._answer or Answer.failed(failed_physical_id(self._envelope, self._progress.names), why))
 
     def _deliver(self, answer: Answer, deadline: float | None = None) -> None:
         with self._lock:
@@ -125,7 +125,7 @@ class Responder(CfnResource):
             encoded = payload(answer, self._envelope)
         except Exception:  # a bug of ours must not leave CloudFormation waiting out ServiceTimeout
             logger.exception("Could not build the answer; sending a minimal FAILED one")
-            encoded = minimal(answer.physical_id or fallback_physical_id(self._envelope), self._envelope)
+            encoded = minimal(answer.physical_id or failed_physical_id(self._envelope), self._envelope)
         url = self._envelope.response_url
         assert url is not None  # respond() answers nothing without one
         # Under `sam local invoke` no stack waits for the answer, and the event's URL is a sample: try once.

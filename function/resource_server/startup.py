@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from . import event
 from .contract import BOOLEANS
-from .delivery import Answer, payload, send
+from .delivery import Answer, failed_physical_id, payload, send
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +117,8 @@ def answer_unstarted(raw_event: Any, context: Any, reason: str) -> None:
         return
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
     try:
-        encoded = payload(Answer(event.fallback_physical_id(envelope), {}, reason), envelope)
+        encoded = payload(Answer(failed_physical_id(envelope), {}, reason), envelope)
     except Exception:  # noqa: BLE001 - an event too odd to echo still gets an answer
         empty = event.envelope({})
-        encoded = payload(Answer(event.fallback_physical_id(empty), {}, reason), empty)
+        encoded = payload(Answer(failed_physical_id(empty), {}, reason), empty)
     send(envelope.response_url, encoded, deadline, once=bool(os.environ.get("AWS_SAM_LOCAL")))
