@@ -133,13 +133,16 @@ def envelope(event: object) -> Envelope:
     )
 
 
-def read(event: Mapping[str, object], envelope: Envelope) -> Request:
-    """The request in an event whose envelope has no problem."""
+def read(event: object) -> tuple[Envelope, Request | None]:
+    """The event's envelope, and the request in it when the envelope has no problem."""
+    outside = envelope(event)
+    if outside.problem is not None or not isinstance(event, Mapping):
+        return outside, None
     request_type = cast("RequestType", event["RequestType"])
-    return Request(
-        envelope=envelope,
+    return outside, Request(
+        envelope=outside,
         request_type=request_type,
-        physical_resource_id=envelope.physical_resource_id if request_type != "Create" else "",
+        physical_resource_id=outside.physical_resource_id if request_type != "Create" else "",
         properties=event.get("ResourceProperties"),
         old_properties=event.get("OldResourceProperties"),
         issued_at=issued_at(event.get("ResponseURL")),

@@ -177,6 +177,10 @@ class Turns(Pacing):
         self._sleep = sleep
         self._following: _Following | None = None
 
+    def start(self) -> None:
+        """A new request: nothing seen of a line yet."""
+        self._following = None
+
     def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
         while (mine := self._mine()) is not None:
             if self._following is None or self._following.lease != mine:

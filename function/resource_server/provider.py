@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 
 class Provider:
-    def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay) -> None:
-        self.log, self.budget, self.services, self.replay = log, budget, services, replay
+    def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay, turns: Turns) -> None:
+        self.log, self.budget, self.services, self.replay, self.turns = log, budget, services, replay, turns
         # The request being answered: crhelper calls on_request with the event and context only.
         self._request: event.Request | None = None
         self._progress = Progress()
@@ -68,18 +68,24 @@ class Provider:
         legacy = Legacy(configuration.answers_table, ledger, shared)
         stack = StackReader(budget.calls_end)
         services = plan.Services(cognito, ledger, legacy, stack, configuration.allow_adoption)
-        return cls(log, budget, services, replay)
+        return cls(log, budget, services, replay, turns)
 
     def _handle(self, raw_event: dict[str, Any], context: Any) -> None:
         self.log.append_keys(**event.correlation_keys(raw_event))
-        envelope = event.envelope(raw_event)
-        # crhelper calls on_request only for an event whose envelope has no problem.
-        self._request = event.read(raw_event, envelope) if envelope.problem is None else None
+        self.begin(raw_event, context)
+        logger.debug("Request received", extra={"event": event.redacted(raw_event)})
+        self.responder.respond(raw_event, context)
+
+    def begin(self, raw_event: object, context: Any) -> None:
+        """What one request keeps, made afresh here and nowhere else: the parts live as long as
+        the execution environment, and a request must find nothing of the one before."""
+        # crhelper calls on_request only for an event whose envelope has no problem: with a request.
+        envelope, self._request = event.read(raw_event)
+        self._progress = Progress()
         self.budget.start(context.get_remaining_time_in_millis(), envelope.not_after)
         self.services.ledger.start(envelope.request_id, str(context.aws_request_id))
-        self._progress = Progress()
-        logger.debug("Request received", extra={"event": event.redacted(raw_event)})
-        self.responder.respond(raw_event, context, envelope, self._progress, self.budget.end)
+        self.turns.start()
+        self.responder.start(envelope, self._progress, self.budget.end)
 
     def on_request(self, _raw_event: object, context: Any) -> Answer | None:
         """crhelper's function for every request type: the answer, or None when another delivery answers."""

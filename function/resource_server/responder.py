@@ -60,12 +60,15 @@ class Responder(CfnResource):
         self._progress = Progress()
         self._deadline = 0.0
 
-    def respond(self, raw_event: Any, context: Any, envelope: Envelope, progress: Progress, deadline: float) -> None:
-        """Answer one request: `progress` is what its work has settled so far, for the timer;
-        `deadline` (time.monotonic()) is when the answer must have arrived. crhelper alone reads
-        the raw event; this module answers from its envelope."""
+    def start(self, envelope: Envelope, progress: Progress, deadline: float) -> None:
+        """A new request: it answers from `envelope`; `progress` is what its work has settled so
+        far, for the timer; `deadline` (time.monotonic()) is when the answer must have arrived."""
         self._answered, self._answer, self._silent = False, None, False
         self._envelope, self._progress, self._deadline = envelope, progress, deadline
+
+    def respond(self, raw_event: Any, context: Any) -> None:
+        """Answer the request started: crhelper alone reads the raw event."""
+        envelope = self._envelope
         if envelope.response_url is None:
             logger.error("Event has no https ResponseURL; there is nowhere to answer")
             return
