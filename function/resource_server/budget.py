@@ -34,7 +34,7 @@ class Budget:
         self._clock = clock
         self.end = math.inf
         self.too_short = False  # no request could succeed in the time it was given
-        self.deciding = False  # working out the answer, up to the ledger's last write
+        self._tables_end = self.store_end  # see tables_end()
 
     def start(self, remaining_ms: int, not_after_epoch: float | None = None) -> None:
         """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
@@ -54,25 +54,30 @@ class Budget:
         """When the last ledger write and saving the answer must have ended."""
         return self.end - ANSWER_RESERVE_S
 
+    def tables_end(self) -> float:
+        """When a call to the ledger or the answers store must have ended: with the store's reserve
+        for the answers store's own calls, before the answer is worked out and after; with the calls
+        that decide while it is worked out (deciding_answer), but for the ledger's last write on a
+        record (last_write)."""
+        return self._tables_end()
+
     @contextmanager
     def deciding_answer(self) -> Iterator[None]:
-        """Around working out the answer: its calls to the tables end with the calls that decide,
-        until `finish()`."""
-        self.deciding = True
+        with self._tables_until(self.calls_end):
+            yield
+
+    @contextmanager
+    def last_write(self) -> Iterator[None]:
+        with self._tables_until(self.store_end):
+            yield
+
+    @contextmanager
+    def _tables_until(self, end: Callable[[], float]) -> Iterator[None]:
+        outer, self._tables_end = self._tables_end, end
         try:
             yield
         finally:
-            self.deciding = False
-
-    def finish(self) -> None:
-        """The ledger's last write begins: it may use the store's reserve."""
-        self.deciding = False
-
-    def tables_end(self) -> float:
-        """When a call to the ledger or the answers store must have ended: with the calls that
-        decide while the answer is worked out; else, as the answers store's record before it and
-        its saving after, with the store's reserve."""
-        return self.calls_end() if self.deciding else self.store_end()
+            self._tables_end = outer
 
     def left(self) -> float:
         return self.end - self._clock()

@@ -197,9 +197,11 @@ class Ledger:
 
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""
-        self._budget.finish()
         settled = record._replace(state=state, version=record.version + 1, lease=None, **changes)
-        self._write(settled, record)
+        # The write that gives the lease back is the request's last on the record: it may use the
+        # store's reserve, so that a server made near the deadline is still recorded.
+        with self._budget.last_write():
+            self._write(settled, record)
         self._held = None
         return settled
 
