@@ -15,9 +15,11 @@ Retain, point-in-time recovery).
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import time
+import typing
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import aws
 from .aws import OutOfTime, Tables
 from .budget import Budget
-from .contract import ResourceServer, Scope, ServerId
+from .contract import ResourceServer, ServerId
 from .failure import RequestFailed
 from .ownership import Owner, Record, State
 from .pacing import Lease, Line
@@ -307,8 +309,7 @@ def _item(record: Record) -> dict[str, Any]:
     if record.issued_at is not None:
         item["issued"] = {"N": str(record.issued_at)}
     if record.prior is not None:
-        scopes = [[s.name, s.description] for s in record.prior.scopes]
-        item["prior"] = {"S": json.dumps({"name": record.prior.name, "scopes": scopes})}
+        item["prior"] = {"S": _stored_state(record.prior)}
     if record.operation is not None:
         item["operation"] = {"S": record.operation}
     if record.cancelled_at is not None:
@@ -340,12 +341,7 @@ def _displaced_item(displaced: Record) -> dict[str, Any]:
 def _record(item: dict[str, Any]) -> Record:
     server_id = ServerId.parse(item["server"]["S"])
     assert server_id is not None
-    prior = None
-    if "prior" in item:
-        held = json.loads(item["prior"]["S"])
-        prior = ResourceServer(
-            server_id.user_pool_id, server_id.identifier, held["name"], tuple(Scope(n, d) for n, d in held["scopes"])
-        )
+    prior = _server(server_id, item["prior"]["S"]) if "prior" in item else None
     return Record(
         server_id=server_id,
         state=State(item["state"]["S"]),
@@ -361,6 +357,38 @@ def _record(item: dict[str, Any]) -> Record:
         displaced=_record(item["displaced"]["M"]) if "displaced" in item else None,
         returned=bool(item.get("returned", {}).get("BOOL", False)),
     )
+
+
+def _stored_state(server: ResourceServer) -> str:
+    """What a server held, as its record keeps it: every field of ResourceServer but where it lives,
+    which the record's key says, by name; each Scope by position in its fields, as 2.0.0 kept it."""
+    state = server._asdict()
+    for where in ServerId._fields:
+        del state[where]
+    return json.dumps({name: _plain(value) for name, value in state.items()})
+
+
+def _server(server_id: ServerId, stored: str) -> ResourceServer:
+    """The server `_stored_state` kept. A field a record predates takes its default."""
+    state = json.loads(stored)
+    items = _item_types()
+    fields = {name: _typed(items.get(name), state[name]) for name in ResourceServer._fields if name in state}
+    return ResourceServer(**{**fields, **server_id._asdict()})
+
+
+def _plain(value: object) -> object:
+    return [list(item) for item in value] if isinstance(value, tuple) else value
+
+
+def _typed(item_type: Any, value: Any) -> Any:
+    return tuple(item_type(*item) for item in value) if item_type is not None else value
+
+
+@functools.cache
+def _item_types() -> dict[str, Any]:
+    """For each field of ResourceServer that holds a tuple of NamedTuples (Scopes), their type."""
+    hints = typing.get_type_hints(ResourceServer)
+    return {name: typing.get_args(hint)[0] for name, hint in hints.items() if typing.get_origin(hint) is tuple}
 
 
 def _lease(item: dict[str, Any]) -> Lease | None:
