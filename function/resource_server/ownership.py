@@ -39,7 +39,7 @@ from .contract import ResourceServer, ServerId
 from .event import Request, marker
 from .failure import RequestFailed
 from .pacing import Lease
-from .stack import UPDATE_ROLLBACK, StackReader, StatusUnknown
+from .stack import CONTINUE_ROLLBACK, UPDATE_ROLLBACK, StackReader, needed
 
 # X-Amz-Date counts whole seconds: an operation's own requests may be signed before its start event.
 CLOCK_SLACK_S = 1.0
@@ -123,13 +123,11 @@ def refuse_if_still_held(record: Record, request: Request, stack: StackReader) -
     Within one stack a server may move between logical ids: the stack's author holds both."""
     if record.owner.stack_id == request.stack_id:
         return
-    try:
+    with needed(
+        f"Could not adopt: the server was made or adopted by {record.owner}, and the provider could not "
+        "confirm that it no longer holds it"
+    ):
         holds = stack.holds(record.owner.stack_id, record.owner.logical_id, str(record.server_id))
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not adopt: the server was made or adopted by {record.owner}, and the provider could not "
-            f"confirm that it no longer holds it ({unknown.why})"
-        ) from unknown
     if holds:
         raise RequestFailed(
             f"Identifier already exists in user pool {record.server_id.user_pool_id}, held by {record.owner}: "
@@ -147,14 +145,12 @@ def taken_in_this_rollback(record: Record, request: Request, stack: StackReader)
     rolling back: this resource moved to another Identifier, the other took the old one over."""
     if not taken_from(record, owner_of(request)):
         return False
-    try:
+    with needed(
+        f"{request.logical_resource_id} is rolling back onto a server another resource of this stack "
+        "adopted; the provider needs the stack's status to tell",
+        CONTINUE_ROLLBACK,
+    ):
         return stack.status(request.stack_id) == UPDATE_ROLLBACK
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"{request.logical_resource_id} is rolling back onto a server another resource of this stack "
-            f"adopted; the provider needs the stack's status to tell ({unknown.why}): allow that, then continue "
-            "the rollback"
-        ) from unknown
 
 
 def rolling_back_a_replacement(
@@ -166,13 +162,12 @@ def rolling_back_a_replacement(
     CloudFormation cancelled, delivered after the rollback began, is neither; unread, nothing is taken."""
     if current is None or current.owner != owner_of(request) or current.state not in (State.CREATING, State.MADE):
         return False
-    try:
+    with needed(
+        f"Identifier already exists in {server_id.user_pool_id}. If this is a rollback, the provider "
+        "needs the stack's events to restore it",
+        CONTINUE_ROLLBACK,
+    ):
         operation = stack.operation(request.stack_id)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Identifier already exists in {server_id.user_pool_id}. If this is a rollback, the provider "
-            f"needs the stack's events to restore it ({unknown.why}): allow that, then continue the rollback"
-        ) from unknown
     return bool(
         operation is not None
         and operation.status == UPDATE_ROLLBACK
@@ -191,13 +186,8 @@ def made_by_the_create_undone(record: Record, create_marker: str | None, request
     # CloudFormation's made-up id names no request: the Create it cancelled ran in this operation.
     if record.issued_at is None:
         return False
-    try:
+    with needed(f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60}"):
         started = stack.operation(request.stack_id)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not tell whether the cancelled Create made {record.server_id.identifier:.60} "
-            f"({unknown.why}); allow that, then retry. The server was left as it was"
-        ) from unknown
     # No such stack: no operation of it is running, so no Create of it was cancelled.
     return started is not None and record.issued_at >= started.began - CLOCK_SLACK_S
 
@@ -208,7 +198,7 @@ def adoption_succeeded(record: Record, stack: StackReader) -> bool:
     while that is still the adopting one, the events since."""
     if record.operation is None:
         return False
-    try:
+    with needed(f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded"):
         started = stack.operation(record.owner.stack_id)
         if started is not None and started.event_id != record.operation:
             # A later operation began, and this resource outlived the one that adopted it: that
@@ -216,10 +206,5 @@ def adoption_succeeded(record: Record, stack: StackReader) -> bool:
             # years on, needs the stack's history back to the adoption.
             return True
         succeeded = stack.operation_succeeded(record.owner.stack_id, record.operation)
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded "
-            f"({unknown.why}); allow that, then retry. The server was left as it was"
-        ) from unknown
     # Still running: this Delete is its rollback, which gives the server back.
     return bool(succeeded)

@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any, NamedTuple
 
-from . import contract, outputs, ownership
+from . import contract, outputs, ownership, stack
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
 from .contract import ResourceServer, ServerId
 from .delivery import Answer, Progress
@@ -217,15 +217,10 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
             f"Identifier already exists in user pool {server.user_pool_id}, and this provider does not adopt "
             "(its AllowAdoption parameter is false): delete it, or choose another Identifier"
         )
-    try:
+    with stack.needed("Could not adopt: the provider must know which stack operation adopts the server"):
         started = services.stack.operation(request.stack_id)
         if started is None:
             raise StatusUnknown("cloudformation:DescribeStackEvents found no such stack")
-    except StatusUnknown as unknown:
-        raise RequestFailed(
-            "Could not adopt: the provider must know which stack operation adopts the server "
-            f"({unknown.why}); allow that, then retry. The server was left as it was"
-        ) from unknown
     if not started.going_forward:
         # CloudFormation cancelled this Create, and its Delete may already have run and found
         # nothing of this resource's to give back: so it must take nothing now.

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from .aws import CLOUDFORMATION, RetryPolicy, client, code, message
+from .failure import RequestFailed
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,22 @@ class StatusUnknown(Exception):
     def __init__(self, why: str) -> None:
         super().__init__(why)
         self.why = why
+
+
+# What a request that could not read the stack tells the stack's author to do.
+RETRY = "; allow that, then retry. The server was left as it was"
+CONTINUE_ROLLBACK = ": allow that, then continue the rollback"
+
+
+@contextmanager
+def needed(what: str, then: str = RETRY) -> Iterator[None]:
+    """Around reads a decision can't be made without: unread (a role without the permission, a
+    throttled account), the request fails saying what it needed, why it could not, and what to do.
+    Nothing is decided on a guess."""
+    try:
+        yield
+    except StatusUnknown as unknown:
+        raise RequestFailed(f"{what} ({unknown.why}){then}") from unknown
 
 
 class StackMissing(Exception):
