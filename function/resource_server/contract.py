@@ -160,6 +160,14 @@ def parse(properties: object) -> ResourceServer:
     return ResourceServer(properties["UserPoolId"], properties["Identifier"], properties["Name"], scopes)
 
 
+def names(properties: object) -> ServerId | None:
+    """The server that properties name, when they name one Cognito could hold."""
+    try:
+        return parse(properties).id
+    except RequestFailed:
+        return None
+
+
 def adopts_existing(properties: object) -> bool:
     """Whether the properties ask to take over an existing server: only a valid "true" does."""
     return isinstance(properties, Mapping) and _boolean(properties.get("AdoptExisting", "false")) is True

@@ -6,6 +6,7 @@ All are flat strings, since nested Data keys can't be addressed by GetAtt.
 from __future__ import annotations
 
 from .contract import ResourceServer
+from .delivery import Answer
 
 
 def data(server: ResourceServer) -> dict[str, str]:
@@ -17,3 +18,8 @@ def data(server: ResourceServer) -> dict[str, str]:
         # `!Split [" ", !GetAtt X.Scopes]` gives the list, and clients can send it as-is.
         "Scopes": " ".join(server.scope_strings),
     }
+
+
+def answer(server: ResourceServer) -> Answer:
+    """The SUCCESS answer for a server: its physical id, and its outputs."""
+    return Answer(str(server.id), data(server))

@@ -35,6 +35,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
+from .cognito import Held
 from .contract import ResourceServer, ServerId
 from .event import Request, marker
 from .failure import RequestFailed
@@ -94,6 +95,15 @@ class Record(NamedTuple):
 
 # The rules the plan asks. Each reads only the record it is given and, where the record can't
 # answer, the stack.
+
+
+def refuse_if_managed(held: Held | None, what: str) -> None:
+    """Cognito marks the servers it manages itself: they are no stack's."""
+    if held is not None and held.managed_by:
+        raise RequestFailed(
+            f"{held.server.identifier:.60} is managed by Cognito itself (ManagedBy {held.managed_by:.40}): "
+            f"it can't be {what} by a stack"
+        )
 
 
 def cancelled(record: Record, request: Request) -> bool:

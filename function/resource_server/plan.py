@@ -83,7 +83,7 @@ def decide(request: Request) -> Step:
         if (server_id := ServerId.parse(request.physical_resource_id)) is not None:
             return Delete(server_id, adopt)
         physical_id = request.physical_resource_id
-        return Undo(_named_server(request.properties), physical_id if is_marker(physical_id) else None)
+        return Undo(contract.names(request.properties), physical_id if is_marker(physical_id) else None)
     server = contract.parse(request.properties)
     if request.request_type == "Create":
         return Create(server, contract.adopts_existing(request.properties))
@@ -93,7 +93,7 @@ def decide(request: Request) -> Step:
             "This resource's physical id names no resource server, so there is nothing to update: "
             "its Create failed; remove the resource and add it again"
         )
-    orphan = _named_server(request.old_properties)
+    orphan = contract.names(request.old_properties)
     return Update(server, current, orphan if orphan not in (None, current, server.id) else None)
 
 
@@ -136,7 +136,7 @@ def _carry_out(step: Step, work: _Work) -> Answer:
 
 def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
     held = work.services.cognito.describe(server.id)
-    _refuse_if_managed(held, "taken over")
+    ownership.refuse_if_managed(held, "taken over")
     if held is None:
         try:
             return _make(server, None, work)  # the common case: no record either
@@ -147,10 +147,10 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
         if record.state in (State.MADE, State.ADOPTED, State.HELD):
             logger.info("This request already made or adopted the server; answering as it did")
-            return _success(server)
+            return outputs.answer(server)
         if record.state is State.CREATING:
             return _finish_own_create(server, record, work)
-    if record is not None and ownership.cancelled(record, work.request):
+    if record is not None and ownership.cancelled(record, request):
         raise RequestFailed(
             "Cancelled: CloudFormation has already undone this Create (a later Delete for this resource "
             "ran first); nothing was made"
@@ -183,21 +183,21 @@ def _make(server: ResourceServer, expected: Record | None, work: _Work) -> Answe
     except CreateFailed as failed:
         if not failed.in_doubt:
             work.progress.names = None
-            _settle(record, State.GONE, work)
+            work.services.ledger.settle(record, State.GONE)
             raise
         # What lands is this resource's: its record stays `creating`, and the answer names it,
         # even if the record can't be written now (its lease then ends with this request).
         try:
-            _settle(record, State.CREATING, work)
+            work.services.ledger.settle(record, State.CREATING)
         except (RequestFailed, Contended):
             logger.warning("The record of a create in doubt was not updated; the answer names the server")
         raise
     except (AlreadyExists, RequestFailed):
         work.progress.names = None
-        _settle(record, State.GONE, work)  # made by someone else since the look, or never made
+        work.services.ledger.settle(record, State.GONE)  # made by someone else since the look, or never made
         raise
     _settle_or_undo(record, State.MADE, server, work)
-    return _success(server)
+    return outputs.answer(server)
 
 
 def _finish_own_create(server: ResourceServer, record: Record, work: _Work) -> Answer:
@@ -207,7 +207,7 @@ def _finish_own_create(server: ResourceServer, record: Record, work: _Work) -> A
     work.progress.names = str(server.id)
     cognito.converge(server, cognito.describe(server.id))
     _settle_or_undo(record, State.MADE, server, work)
-    return _success(server)
+    return outputs.answer(server)
 
 
 def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Work) -> Answer:
@@ -243,7 +243,7 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: _Wor
     work.progress.names = str(server.id)
     services.cognito.converge(server, held)
     _settle_or_undo(adopted, State.ADOPTED, server, work)
-    return _success(server)
+    return outputs.answer(server)
 
 
 def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: _Work) -> None:
@@ -272,11 +272,11 @@ def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
             # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
             # and to this resource: writing now would only be undone.
             logger.info("Another resource's failed adoption gives this server back", extra={"server": str(server.id)})
-            return _success(server)
+            return outputs.answer(server)
         raise RequestFailed(f"{server.identifier:.60} is held by {record.owner}, not by this resource; not changed")
     ownership.refuse_if_superseded(record, work.request)
     held = cognito.describe(server.id)
-    _refuse_if_managed(held, "updated")
+    ownership.refuse_if_managed(held, "updated")
     # The stack names this server: it is this resource's, whatever the record said (none, for a
     # server 1.0.0 made). The write that gives the lease back settles an adoption.
     live = record if record is not None and record.state in LIVE else None
@@ -288,8 +288,8 @@ def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
         origin=None if live else ("1.0.0" if record is None else "made"),
     )
     cognito.converge(server, held)
-    _settle(claimed, State.HELD, work)
-    return _success(server)
+    work.services.ledger.settle(claimed, State.HELD)
+    return outputs.answer(server)
 
 
 def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
@@ -312,7 +312,7 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
         )
         return _update_in_place(server, work)
     held = cognito.describe(server.id)
-    _refuse_if_managed(held, "taken over")
+    ownership.refuse_if_managed(held, "taken over")
     if held is None:
         return _make_replacement(server, record, work)
     if record is None and ownership.rolling_back_a_replacement(
@@ -450,7 +450,7 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
         held = cognito.describe(record.server_id)
     except NotEnabled as not_enabled:
         logger.warning("Not deleted: " + not_enabled.reason)
-        _settle(claimed, State.GONE, work)
+        work.services.ledger.settle(claimed, State.GONE)
         return
     if held is not None and held.managed_by:
         _log_left(record.server_id, held)
@@ -467,7 +467,7 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
         return
     elif held is not None:
         cognito.delete(record.server_id)
-    _settle(claimed, State.GONE, work)
+    work.services.ledger.settle(claimed, State.GONE)
 
 
 def _log_left(server_id: ServerId, held: Held | None) -> None:
@@ -494,27 +494,3 @@ def _claim(work: _Work, server_id: ServerId, expected: Record | None, **record: 
     return work.services.ledger.claim(
         server_id, expected, request_id=request.request_id, issued_at=request.issued_at, **record
     )
-
-
-def _settle(record: Record, state: State, work: _Work) -> None:
-    work.services.ledger.settle(record, state)
-
-
-def _refuse_if_managed(held: Held | None, what: str) -> None:
-    if held is not None and held.managed_by:
-        raise RequestFailed(
-            f"{held.server.identifier:.60} is managed by Cognito itself (ManagedBy {held.managed_by:.40}): "
-            f"it can't be {what} by a stack"
-        )
-
-
-def _success(server: ResourceServer) -> Answer:
-    return Answer(str(server.id), outputs.data(server))
-
-
-def _named_server(properties: object) -> ServerId | None:
-    """The server that properties name, when they name one Cognito could hold."""
-    try:
-        return contract.parse(properties).id
-    except RequestFailed:
-        return None
