@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.operations.test_stack_model import StackLives
-from tests.operations.test_stack_sequences import held
 from tests.support import events
 from tests.support.emulator import FAULTS, CognitoEmulator
 from tests.support.lambda_service import LambdaInstance
 from tests.support.receiver import Receiver
+from tests.support.servers import held
+from tests.support.stack_lives import StackLives
 from tests.support.stack_operations import Custom, ModelStack, ReplacementRollback, Send, Sibling
 
 pytestmark = pytest.mark.artifact

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.emulator import CognitoEmulator, set_stack_status
+from tests.support.cloudformation import set_stack_status
+from tests.support.emulator import CognitoEmulator
 from tests.support.events import EXAMPLE_POOL
 from tests.support.lambda_runtime import FUNCTION, ROOT
 

@@ -10,19 +10,11 @@ import boto3
 import pytest
 
 from resource_server.replay import Replay
-from tests.operations.test_stack_sequences import API, held
 from tests.support import events, in_process
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness
+from tests.support.servers import API, adopting, existing_server, held
 from tests.support.stack_operations import Custom, ModelStack, Send, Sibling
-
-HAND_MADE = {"name": "Made by hand", "scopes": [("legacy", "What the clients hold today")]}
-
-
-def existing_server(cognito_idp: Any, pool: str) -> None:
-    """A server made outside any stack, say by hand or by AWS::Cognito::UserPoolResourceServer."""
-    scopes = [{"ScopeName": n, "ScopeDescription": d} for n, d in HAND_MADE["scopes"]]
-    cognito_idp.create_resource_server(UserPoolId=pool, Identifier=API, Name=HAND_MADE["name"], Scopes=scopes)
 
 
 def before_each_delete(send: Send, happens: Callable[[], object]) -> Send:
@@ -34,10 +26,6 @@ def before_each_delete(send: Send, happens: Callable[[], object]) -> Send:
         return send(event)
 
     return sending
-
-
-def adopting(pool: str, **state: Any) -> dict[str, Any]:
-    return events.properties(pool, AdoptExisting="true", **state)
 
 
 def test_create_with_adopt_existing_takes_the_server_over_with_the_declared_state(

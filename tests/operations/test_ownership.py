@@ -12,17 +12,16 @@ import boto3
 import pytest
 
 from resource_server.ownership import State
-from tests.operations.test_adoption import HAND_MADE, adopting, existing_server
-from tests.operations.test_stack_sequences import API, held
 from tests.support import events, legacy
+from tests.support.cloudformation import forget_events_before_the_last_operation, set_stack_status
 from tests.support.emulator import (
     FAULTS,
     IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
-    forget_events_before_the_last_operation,
-    set_stack_status,
+    reinstall_provider,
 )
 from tests.support.in_process import Environments, Harness
+from tests.support.servers import API, HAND_MADE, adopting, existing_server, held
 from tests.support.stack_operations import Custom, ModelStack, Nested, ReplacementRollback, Sibling
 
 
@@ -36,19 +35,6 @@ def record(pool: str, identifier: str = API) -> dict[str, Any] | None:
 def state_of(pool: str, identifier: str = API) -> str | None:
     item = record(pool, identifier)
     return item["state"]["S"] if item else None
-
-
-def reinstall_provider() -> None:
-    """The provider's stack deleted and made again: its answers table is new and empty; the ledger,
-    retained, is named in ExistingLedgerTable."""
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.delete_table(TableName=IDEMPOTENCY_TABLE)
-    dynamodb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 # Nested stacks

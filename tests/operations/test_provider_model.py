@@ -35,8 +35,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.operations.test_ownership import reinstall_provider
-from tests.operations.test_stack_model import (
+from tests.support import events, legacy
+from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator, reinstall_provider
+from tests.support.in_process import Environments
+from tests.support.stack_lives import (
     COMPLETE,
     FOREIGN,
     GONE,
@@ -48,9 +50,6 @@ from tests.operations.test_stack_model import (
     print_played,
     state,
 )
-from tests.support import events, legacy
-from tests.support.emulator import FAULTS, IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator
-from tests.support.in_process import Environments
 from tests.support.stack_operations import Clock, Custom, ModelStack, Nested, Sibling, Template
 
 LOGICAL_IDS = ("Api", "Admin")

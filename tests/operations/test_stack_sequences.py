@@ -11,20 +11,11 @@ import pytest
 from tests.support import events, legacy
 from tests.support.emulator import FAULTS
 from tests.support.in_process import Harness
+from tests.support.servers import API, held
 from tests.support.stack_operations import Custom, ModelStack, ReplacementRollback, Sibling
 
-API = "https://api.example.com"
 V2 = "https://v2.api.example.com"
 FOREIGN = "https://someone-else.example.com"
-
-
-def held(cognito_idp: Any, pool: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
-    """What Cognito holds in a pool: Name and sorted scopes, by Identifier."""
-    listed = cognito_idp.list_resource_servers(UserPoolId=pool, MaxResults=50)["ResourceServers"]
-    return {
-        s["Identifier"]: (s["Name"], sorted((x["ScopeName"], x["ScopeDescription"]) for x in s.get("Scopes", [])))
-        for s in listed
-    }
 
 
 def foreign_server(cognito_idp: Any, pool: str, identifier: str = FOREIGN, **state: Any) -> None:

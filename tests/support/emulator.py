@@ -10,10 +10,7 @@ them, following the Cognito API reference:
 - A pool holds at most 25 resource servers (the default quota): LimitExceededException.
 - A server Cognito manages itself shows `ManagedBy` (botocore 1.44), set here with `manage()`.
 
-It also teaches moto's CloudFormation what the provider reads of a stack that moto's own
-custom resources can't play: `DescribeStackResource` answers for the resources the tests'
-model of CloudFormation holds (`set_stack_resource`), and stack events can carry a chosen
-time, or belong to a nested stack, as a parent stack's list holds them.
+What the tests' model of CloudFormation needs of moto's CloudFormation is in cloudformation.py.
 
 `install()` patches moto in this process, for `mock_aws` and for `CognitoEmulator`, the
 moto server on 127.0.0.1 that end-to-end tests and the demo run handlers against.
@@ -25,7 +22,6 @@ DynamoDB and CloudFormation call the function makes can be held or failed the sa
 
 from __future__ import annotations
 
-import datetime
 import functools
 import logging
 import threading
@@ -38,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Event, cloudformation_backends
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.models import cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoResourceServer, cognitoidp_backends
@@ -52,13 +48,13 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 from werkzeug import serving
 
-REGION = "us-east-1"
+from tests.support import cloudformation
+from tests.support.cloudformation import REGION
+
 IDEMPOTENCY_TABLE = "cognito-resource-server-idempotency"
 LEDGER_TABLE = "cognito-resource-server-ledger"
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300: FAULTS.servers_per_pool raises it
-# A stack moto accepts; custom resources live in the tests' own model of CloudFormation.
-PLACEHOLDER_TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
 
 WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer")
@@ -204,36 +200,6 @@ def _with_managed_by(to_json: Callable[..., dict[str, Any]]) -> Callable[..., di
     return server_json
 
 
-@dataclass
-class ModelResource:
-    physical_id: str
-    status: str
-
-
-def set_stack_resource(
-    stack_id: str, logical_id: str, physical_id: str | None, status: str = "CREATE_COMPLETE"
-) -> None:
-    """What DescribeStackResource says of a stack's resource; None: the stack lists it no more."""
-    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
-    resources: dict[str, ModelResource] = stack.__dict__.setdefault("model_resources", {})
-    if physical_id is None:
-        resources.pop(logical_id, None)
-    else:
-        resources[logical_id] = ModelResource(physical_id, status)
-
-
-def _describe_model_resource(self: CloudFormationBackend, stack_name: str, logical_resource_id: str) -> Any:
-    stack = self.get_stack(stack_name)
-    resource = stack.__dict__.get("model_resources", {}).get(logical_resource_id)
-    if resource is None or stack.status == "DELETE_COMPLETE":
-        raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
-    found = type("StackResource", (), {})()
-    found.logical_resource_id = logical_resource_id
-    found.physical_resource_id = resource.physical_id
-    found.cf_resource_type = "Custom::CognitoResourceServer"
-    return stack, found
-
-
 def _with_pool_quota(create: Callable[..., CognitoResourceServer]) -> Callable[..., CognitoResourceServer]:
     @functools.wraps(create)
     def create_resource_server(
@@ -296,8 +262,7 @@ def install() -> None:
     backend.create_resource_server = _with_pool_quota(backend.create_resource_server)
     server: Any = CognitoResourceServer
     server.to_json = _with_managed_by(server.to_json)
-    cloudformation: Any = CloudFormationBackend
-    cloudformation.describe_stack_resource = _describe_model_resource
+    cloudformation.install()
     response.update_resource_server = _respond_update
     response.delete_resource_server = _respond_delete
     for operation in OPERATIONS:
@@ -358,7 +323,7 @@ class CognitoEmulator:
         backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
         if stack_id in backend.stacks:
             return
-        stack = backend.stacks.pop(new_stack(stack_id.split("/")[1]))
+        stack = backend.stacks.pop(cloudformation.new_stack(stack_id.split("/")[1]))
         stack.stack_id = stack_id
         backend.stacks[stack_id] = stack
 
@@ -406,52 +371,17 @@ def create_ledger_table(dynamodb: Any, name: str = LEDGER_TABLE) -> str:
     return name
 
 
-def new_stack(name: str) -> str:
-    """A stack in moto's CloudFormation, made in this process: its StackId."""
-    backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return str(backend.create_stack(name=name, template=PLACEHOLDER_TEMPLATE, parameters={}).stack_id)
-
-
-def set_stack_status(stack_id: str, status: str, at: datetime.datetime | None = None) -> None:
-    """What DescribeStacks reports for a stack, and a stack-level event for it, as CloudFormation
-    records each phase of an operation; `at` is the event's time on CloudFormation's clock."""
-    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
-    stack.status = status
-    stack._add_stack_event(status)
-    if at is not None:
-        stack.events[-1].timestamp = at
-
-
-def forget_events_before_the_last_operation(stack_id: str) -> None:
-    """As a stack's event list reads years on: the events before its last operation no longer listed."""
-    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
-    starts = [
-        at
-        for at, event in enumerate(stack.events)
-        if event.physical_resource_id == stack_id
-        and event.resource_status in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
-    ]
-    del stack.events[: starts[-1]]
-
-
-def add_nested_stack_event(stack_id: str, logical_id: str, status: str, at: datetime.datetime | None = None) -> None:
-    """An event of a nested stack, as its parent's DescribeStackEvents lists it: the same
-    ResourceType as the parent's own, its own logical id, and its own ARN as PhysicalResourceId."""
-    stack = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].get_stack(stack_id)
-    nested_arn = stack_id.replace(f"stack/{stack.name}/", f"stack/{stack.name}-{logical_id}-NESTED/")
-    event = Event(
-        stack_id=stack_id,
-        stack_name=stack.name,
-        logical_resource_id=logical_id,
-        physical_resource_id=nested_arn,
-        resource_type="AWS::CloudFormation::Stack",
-        resource_status=status,
-        resource_status_reason=None,
-        resource_properties=None,
+def reinstall_provider() -> None:
+    """The provider's stack deleted and made again: its answers table is new and empty; the ledger,
+    retained, is named in ExistingLedgerTable."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.delete_table(TableName=IDEMPOTENCY_TABLE)
+    dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
     )
-    if at is not None:
-        event.timestamp = at
-    stack.events.append(event)
 
 
 @contextmanager

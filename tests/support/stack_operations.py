@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support import events
-from tests.support.emulator import add_nested_stack_event, new_stack, set_stack_resource, set_stack_status
+from tests.support.cloudformation import add_nested_stack_event, new_stack, set_stack_resource, set_stack_status
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
 Start = Callable[[dict[str, Any]], "Future[dict[str, Any]]"]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support import events
-from tests.support.emulator import CognitoEmulator, running_emulator, set_stack_status
+from tests.support.cloudformation import set_stack_status
+from tests.support.emulator import CognitoEmulator, running_emulator
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
 

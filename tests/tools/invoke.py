@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import boto3
 
 from resource_server.contract import USER_POOL_ID
-from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator, running_emulator, set_stack_status
+from tests.support.cloudformation import set_stack_status
+from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator, running_emulator
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
 
