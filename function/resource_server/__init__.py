@@ -1,12 +1,14 @@
-"""The Custom::CognitoResourceServer provider, laid out in the order its data flows:
+"""The Custom::CognitoResourceServer provider, laid out in the order a request's data flows:
 
-1. event -> 2. contract -> 3. plan, asking 3b. ownership (the ledger) -> 4. cognito -> 5. outputs
+1. event -> 2. contract -> 3. plan, asking 3b. ownership, kept in 3c. the ledger (and legacy,
+what 1.0.0 left) -> 4. cognito, reading the stack where the ledger can't answer -> 5. outputs
 -> 6. delivery
 
-Around them: provider.py wires them (app.py guards it); startup.py answers when the provider
-can't start; responder.py is crhelper with its flaws patched; replay.py answers a repeated
-delivery as the first was answered; aws.py and pacing.py bound and pace every AWS call;
-stack.py reads CloudFormation where the ledger can't answer.
+Around them: provider.py wires them, once per execution environment, and begins each request;
+app.py guards it, and startup.py answers when it can't start; responder.py is crhelper with its
+flaws patched; replay.py answers a repeated delivery as the first was answered; aws.py makes
+every client, budget.py bounds every call by the request's time, pacing.py paces throttled
+writes; failure.py says why a request failed.
 
 Values are NamedTuples, not dataclasses: a dataclass compiles its methods when its module loads,
 about 0.35 ms each, which put the cold start 1.14x its floor (`make bench`, figure 1).

@@ -12,9 +12,9 @@ import json
 import logging
 import ssl
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .event import ENVELOPE_LIMITS, Envelope, clipped, marker
@@ -29,12 +29,11 @@ PUT_TIMEOUT_S = 5.0
 DEADLINE_MARGIN_S = 0.25
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What a request answers: SUCCESS with outputs, or FAILED with a reason."""
 
     physical_id: str
-    data: dict[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] = {}  # read only: one empty map serves every answer without outputs
     failure: str | None = None  # the Reason of a FAILED answer
 
     @classmethod

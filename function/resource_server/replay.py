@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from .aws import Tables
@@ -55,7 +54,7 @@ class Replay:
 
         def work_out_once(identity: dict[str, Any]) -> dict[str, Any]:
             worked_out.append(work_out())
-            return asdict(worked_out[0])
+            return worked_out[0]._asdict()
 
         while True:
             try:
