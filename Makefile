@@ -128,6 +128,6 @@ lock: $(STAMP)
 clean:
 	rm -rf $(VENV) .aws-sam dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# Prints the table docs/internals.md's Performance section shows; figure 6b needs the SDK folders.
+# Prints the table, and writes it into docs/performance.md; figure 6b needs the SDK folders.
 bench: package $(SDKS)
-	@$(BIN)/python -m tests.tools.bench
+	@$(BIN)/python -m tests.tools.bench --write docs/performance.md

@@ -9,6 +9,7 @@ Ratios, not absolute times, are what carry from this machine to Lambda.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -687,19 +688,35 @@ def main() -> int:
         help="creates released at once for figure 5, each a process (150 took about 11 GB here)",
     )
     parser.add_argument("--smoke", action="store_true", help="one run of each figure: checks the script, not the code")
+    parser.add_argument("--write", type=Path, help="a Markdown file whose bench:begin/end markers get the table")
     args = parser.parse_args()
     started = time.monotonic()
     measured = tuple(int(n) for n in args.measured.split(","))
     figures = measure(SMOKE if args.smoke else Runs.scaled(args.iterations, measured))
-    print(f"Machine: {machine()}")
     built = BUILD.relative_to(ROOT) if BUILD.is_dir() else "function/ sources; `make package` builds the artifact"
-    print(f"Provider code: {built}")
-    print("| figure | ours: median (min-max) | floor: median (min-max) | ratio | goal | |")
-    print("|---|---|---|---|---|---|")
-    for figure in figures:
-        print(figure.row())
-    print(f"Measured in {time.monotonic() - started:.0f} s by `make bench`.")
+    lines = [
+        f"Measured on {datetime.date.today().isoformat()} by `make bench` in {time.monotonic() - started:.0f} s, "
+        f"on {machine()}; the provider's code from {built}.",
+        "",
+        "| figure | ours: median (min-max) | floor: median (min-max) | ratio | goal | |",
+        "|---|---|---|---|---|---|",
+        *(figure.row() for figure in figures),
+    ]
+    print("\n".join(lines))
+    if args.write:
+        write_between_markers(args.write, "\n".join(lines))
+        print(f"Written into {args.write}.")
     return 0
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    """Replace what lies between the file's bench:begin and bench:end markers with `text`."""
+    document = path.read_text()
+    head, begin, rest = document.partition("<!-- bench:begin -->\n")
+    _, end, tail = rest.partition("<!-- bench:end -->")
+    if not begin or not end:
+        raise SystemExit(f"{path} has no <!-- bench:begin --> and <!-- bench:end --> markers")
+    path.write_text(f"{head}{begin}{text}\n{end}{tail}")
 
 
 if __name__ == "__main__":

@@ -39,3 +39,10 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(doc: Path) -
 
 def test_the_readme_stays_within_300_lines() -> None:
     assert len((ROOT / "README.md").read_text().splitlines()) <= 300
+
+
+def test_internals_names_every_module_of_the_provider_with_its_one_job() -> None:
+    internals = (ROOT / "docs" / "internals.md").read_text()
+    modules = ["app.py", *sorted(p.name for p in (ROOT / "function" / "resource_server").glob("[!_]*.py"))]
+
+    assert [module for module in modules if f"| `{module}` | " not in internals] == []
