@@ -12,6 +12,7 @@ crhelper's timer.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,13 +34,14 @@ class Budget:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.end = math.inf
+        self.lambda_end = math.inf  # the Lambda deadline, which `end` never passes
         self.too_short = False  # no request could succeed in the time it was given
-        self._tables_end = self.store_end  # see tables_end()
+        self._scope = threading.local()  # see tables_end()
 
     def start(self, remaining_ms: int, not_after_epoch: float | None = None) -> None:
         """From the Lambda context's remaining time and, when known, when CloudFormation stops waiting."""
         now = self._clock()
-        self.end = now + remaining_ms / 1000
+        self.end = self.lambda_end = now + remaining_ms / 1000
         if not_after_epoch is not None:
             self.end = min(self.end, now + not_after_epoch - time.time())
         # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
@@ -59,25 +61,29 @@ class Budget:
         for the answers store's own calls, before the answer is worked out and after; with the calls
         that decide while it is worked out (deciding_answer), but for the ledger's last write on a
         record (last_write)."""
-        return self._tables_end()
+        end: Callable[[], float] = getattr(self._scope, "tables_end", self.store_end)
+        return end()
 
     @contextmanager
     def deciding_answer(self) -> Iterator[None]:
-        with self._tables_until(self.calls_end):
+        with self.tables_until(self.calls_end):
             yield
 
     @contextmanager
     def last_write(self) -> Iterator[None]:
-        with self._tables_until(self.store_end):
+        with self.tables_until(self.store_end):
             yield
 
     @contextmanager
-    def _tables_until(self, end: Callable[[], float]) -> Iterator[None]:
-        outer, self._tables_end = self._tables_end, end
+    def tables_until(self, end: Callable[[], float]) -> Iterator[None]:
+        """The tables' calls made by this thread inside this scope end at `end()`. Per thread:
+        crhelper's timer keeps its answer from a thread of its own while the request's runs on."""
+        outer = getattr(self._scope, "tables_end", self.store_end)
+        self._scope.tables_end = end
         try:
             yield
         finally:
-            self._tables_end = outer
+            self._scope.tables_end = outer
 
     def left(self) -> float:
         return self.end - self._clock()

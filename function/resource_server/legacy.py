@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 # 1.0.0 kept what an adopted server held in the answers table, under this prefix.
 PREFIX = "adoption"
-# A fresh install makes both tables within seconds; an upgrade from 1.0.0 made the answers table long before.
 MARGIN_S = 3600
+# The ledger's record of the upgrade from 1.0.0: a key no server has (a server's is {pool}|{identifier}).
+UPGRADE_KEY = {"server": {"S": "#upgraded-from-1.0.0"}}
 
 
 class Legacy:
@@ -82,17 +83,43 @@ class Legacy:
         return Record(server_id, State.ADOPTED, owner, "1.0.0", request_id, None, 0, prior, operation)
 
     def _complete(self) -> bool:
-        """Whether the answers table is 1.0.0's own, made well before the upgrade made this ledger:
-        then a server it holds no adoption record of was not adopted. One made with the ledger, or
-        after it, is a fresh install's or a reinstall's, and knows nothing of 1.0.0."""
+        """Whether every adoption 1.0.0 made is on record in the answers table: it is 1.0.0's own,
+        kept beside the ledger its upgrade made. Known once, then kept in the ledger, naming that
+        answers table (a reinstall's new one is not it); a restore of the ledger keeps the record.
+        A restored ledger without it can't tell: it is newer than every table, whatever it holds."""
         if self.answers_table is None:
             return False
-        ledger, answers = (self._created(table) for table in (self._ledger.table_name, self.answers_table))
-        return bool(answers + datetime.timedelta(seconds=MARGIN_S) < ledger)
+        answers = self._described(self.answers_table)
+        kept = self._call(
+            "read the ledger's record of the upgrade",
+            lambda c: c.get_item(TableName=self._ledger.table_name, Key=UPGRADE_KEY, ConsistentRead=True),
+        ).get("Item")
+        if kept is not None:
+            return bool(kept.get("answers", {}).get("S") == str(answers["CreationDateTime"]))
+        ledger = self._described(self._ledger.table_name)
+        if "RestoreSummary" in ledger:
+            return False
+        # A fresh install makes both tables within seconds; the upgrade from 1.0.0 made the ledger long after.
+        if not answers["CreationDateTime"] + datetime.timedelta(seconds=MARGIN_S) < ledger["CreationDateTime"]:
+            return False
+        self._keep_upgrade(str(answers["CreationDateTime"]))
+        return True
 
-    def _created(self, table: str) -> Any:
-        described = self._call("describe the provider's tables", lambda c: c.describe_table(TableName=table))
-        return described["Table"]["CreationDateTime"]
+    def _keep_upgrade(self, answers_table: str) -> None:
+        item = {**UPGRADE_KEY, "answers": {"S": answers_table}}
+        try:
+            self._client.put_item(
+                TableName=self._ledger.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#server)",
+                ExpressionAttributeNames={"#server": "server"},
+            )
+        except (ClientError, BotoCoreError, OutOfTime) as error:
+            # Kept by another request meanwhile, or to be kept by the next: this one's answer stands.
+            logger.info("The upgrade from 1.0.0 was not recorded now", extra={"error": type(error).__name__})
+
+    def _described(self, table: str) -> Any:
+        return self._call("describe the provider's tables", lambda c: c.describe_table(TableName=table))["Table"]
 
     def _forget(self, owner: Owner, server_id: ServerId) -> None:
         if self.answers_table is None:

@@ -137,7 +137,12 @@ def refuse_if_still_held(record: Record, request: Request, stack: StackReader) -
         f"Could not adopt: the server was made or adopted by {record.owner}, and the provider could not "
         "confirm that it no longer holds it"
     ):
-        holds = stack.holds(record.owner.stack_id, record.owner.logical_id, str(record.server_id))
+        # While that stack's operation runs, the answer that names the server may not have reached
+        # CloudFormation yet (its resource shows no physical id until then): it is held.
+        owner_stack = record.owner.stack_id
+        holds = stack.in_progress(owner_stack) or stack.holds(
+            owner_stack, record.owner.logical_id, str(record.server_id)
+        )
     if holds:
         raise RequestFailed(
             f"Identifier already exists in user pool {record.server_id.user_pool_id}, held by {record.owner}: "

@@ -135,15 +135,22 @@ def _carry_out(step: Step, work: _Work) -> Answer:
 
 
 def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
-    held = work.services.cognito.describe(server.id)
+    cognito = work.services.cognito
+    held = cognito.describe(server.id)
     ownership.refuse_if_managed(held, "taken over")
+    contended = False
     if held is None:
         try:
             return _make(server, None, work)  # the common case: no record either
         except Contended:
-            pass  # a record exists: read it, and decide below
+            contended = True  # a record exists: read it, and decide below
     request = work.request
-    record = _read(server.id, work)
+    record, waited = _read(server.id, work)
+    if contended or waited:
+        # Another request wrote first, or held the record meanwhile: what Cognito holds may have
+        # changed with it. Decide only from what was read after the wait.
+        held = cognito.describe(server.id)
+        ownership.refuse_if_managed(held, "taken over")
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
         if record.state in (State.MADE, State.ADOPTED, State.HELD):
             logger.info("This request already made or adopted the server; answering as it did")
@@ -155,6 +162,9 @@ def _create(server: ResourceServer, adopt: bool, work: _Work) -> Answer:
             "Cancelled: CloudFormation has already undone this Create (a later Delete for this resource "
             "ran first); nothing was made"
         )
+    # A later request of this resource acted since this one was sent (a Delete that undid it, as
+    # when Lambda retries a Create that timed out after its rollback): it changes nothing.
+    ownership.refuse_if_superseded(record, request)
     if held is None:
         return _make(server, record, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
@@ -266,7 +276,7 @@ def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: 
 
 def _update_in_place(server: ResourceServer, work: _Work) -> Answer:
     cognito = work.services.cognito
-    record = _read(server.id, work)
+    record, _ = _read(server.id, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
         if ownership.taken_in_this_rollback(record, work.request, work.services.stack):
             # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
@@ -297,9 +307,9 @@ def _replace(server: ResourceServer, current: ServerId, work: _Work) -> Answer:
     takes over a server: if the new Identifier is held, it must be this resource's own, as when
     CloudFormation rolls a replacement back with an Update onto the server it replaced."""
     cognito = work.services.cognito
-    current_record = _read(current, work)
+    current_record, _ = _read(current, work)
     ownership.refuse_if_superseded(current_record, work.request)
-    record = _read(server.id, work)
+    record, _ = _read(server.id, work)
     if record is not None and ownership.cancelled(record, work.request):
         raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
     if (
@@ -364,12 +374,9 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
     """The old properties name a server the physical id does not: one an Update of this resource
     made, whose answer CloudFormation never took (it cancelled it, or it failed in doubt). No
     cleanup Delete will name it, so it goes now."""
-    record = _read(orphan, work)
+    record, _ = _read(orphan, work)
     if record is None or record.state is State.GONE:
-        # That Update may not have made it yet: a fence, so that it never does.
-        if record is None or not ownership.cancelled(record, work.request):
-            request = work.request
-            work.services.ledger.fence(orphan, work.owner, request.request_id, request.issued_at, record)
+        _fence(orphan, record, work)  # that Update may not have made it yet
         return
     if record.owner != work.owner or record.state not in (State.CREATING, State.MADE):
         return
@@ -381,7 +388,7 @@ def _remove_orphan(orphan: ServerId, work: _Work) -> None:
 
 
 def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
-    record = _read(server_id, work)
+    record, _ = _read(server_id, work)
     returned = record if record is not None and record.returned and record.owner != work.owner else None
     if returned is not None:
         # Another resource adopted it and gave it back: to this one, whose server 1.0.0 made or
@@ -389,19 +396,21 @@ def _delete(server_id: ServerId, adopt: bool, work: _Work) -> None:
         record = None
     if record is None:
         # No record: a server 1.0.0 made, which it deleted on Delete; so does this version, unless
-        # 1.0.0 adopted it. Looked at first: a server that is gone, or that Cognito manages, is left.
-        try:
-            held = work.services.cognito.describe(server_id)
-        except NotEnabled as not_enabled:
-            # A multi-Region pool's replica: no server there is ours to delete.
-            logger.warning("Not deleted: " + not_enabled.reason)
-            return
-        if held is None or held.managed_by:
-            _log_left(server_id, held)
-            return
-        record = work.services.legacy.migrate(work.owner, server_id, returned) if adopt else None
+        # 1.0.0 adopted it (legacy.py). A server gone, or managed by Cognito, is left: on a look
+        # taken before any lease, as leaving is safe; deleting is decided under this resource's.
+        if adopt:
+            try:
+                held = work.services.cognito.describe(server_id)
+            except NotEnabled as not_enabled:
+                logger.warning("Not deleted: " + not_enabled.reason)  # a multi-Region pool's replica
+                return
+            if held is None or held.managed_by:
+                _log_left(server_id, held)
+                return
+            record = work.services.legacy.migrate(work.owner, server_id, returned)
         if record is None:
-            work.services.cognito.delete(server_id)
+            claimed = _claim(work, server_id, returned, state=State.HELD, origin="1.0.0")
+            _release(claimed, work, adopted_failed=False, claimed=True)
             return
     if record.owner != work.owner:
         if record.state in LIVE:
@@ -420,10 +429,8 @@ def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
     ledger, request = work.services.ledger, work.request
     record = ledger.read(server_id)
     if record is None or record.state is State.GONE:
-        # Nothing of this resource's is live. A cancelled Create may not have run yet: leave a
-        # fence, so that it never makes the server.
-        if create_marker is None and (record is None or not ownership.cancelled(record, work.request)):
-            ledger.fence(server_id, work.owner, request.request_id, request.issued_at, record)
+        if create_marker is None:
+            _fence(server_id, record, work)  # a cancelled Create may not have run yet
         logger.info("Nothing of this resource's to undo", extra={"server": str(server_id)})
         return
     if record.owner != work.owner:
@@ -441,16 +448,34 @@ def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
     _release(record, work, adopted_failed=True)
 
 
-def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
+def _fence(server_id: ServerId, record: Record | None, work: _Work) -> None:
+    """Nothing of this resource's is live: a `gone` record of it, so that a request of it that
+    CloudFormation cancelled, and that has not run yet, never makes the server. Only where it can
+    take nothing: over this resource's own record, or where Cognito holds no such server. One that
+    exists with no record of this resource's is another's (made by hand, by 1.0.0, or returned),
+    and a cancelled request refuses it anyway."""
+    request = work.request
+    if record is not None and ownership.cancelled(record, request):
+        return  # fenced already
+    if (record is None or record.owner != work.owner) and work.services.cognito.describe(server_id) is not None:
+        logger.info(
+            "Not fenced: the server exists, and is no record of this resource's", extra={"server": str(server_id)}
+        )
+        return
+    work.services.ledger.fence(server_id, work.owner, request.request_id, request.issued_at, record)
+
+
+def _release(record: Record, work: _Work, *, adopted_failed: bool, claimed: bool = False) -> None:
     """Delete the server, or give it back as it was if it was adopted by an operation that failed;
-    then record it gone. Under the record's lease, looking at Cognito first."""
+    then record it gone. Under the record's lease (`claimed`: this request holds it already),
+    looking at Cognito first."""
     cognito = work.services.cognito
-    claimed = _claim(work, record.server_id, record, state=record.state, owner=record.owner)
+    held_by_this = record if claimed else _claim(work, record.server_id, record, state=record.state, owner=record.owner)
     try:
         held = cognito.describe(record.server_id)
     except NotEnabled as not_enabled:
         logger.warning("Not deleted: " + not_enabled.reason)
-        work.services.ledger.settle(claimed, State.GONE)
+        work.services.ledger.settle(held_by_this, State.GONE)
         return
     if held is not None and held.managed_by:
         _log_left(record.server_id, held)
@@ -463,11 +488,11 @@ def _release(record: Record, work: _Work, *, adopted_failed: bool) -> None:
                 raise
             logger.warning("Its user pool is gone too; there is nothing to give it back to")
         # And to whom: the logical id it was moved from holds it again.
-        work.services.ledger.give_back(claimed)
+        work.services.ledger.give_back(held_by_this)
         return
     elif held is not None:
         cognito.delete(record.server_id)
-    work.services.ledger.settle(claimed, State.GONE)
+    work.services.ledger.settle(held_by_this, State.GONE)
 
 
 def _log_left(server_id: ServerId, held: Held | None) -> None:
@@ -480,11 +505,13 @@ def _log_left(server_id: ServerId, held: Held | None) -> None:
 # Shared
 
 
-def _read(server_id: ServerId, work: _Work) -> Record | None:
-    """The server's record, once no other request holds its lease."""
+def _read(server_id: ServerId, work: _Work) -> tuple[Record | None, bool]:
+    """The server's record, once no other request holds its lease; and whether it waited for one."""
     ledger = work.services.ledger
     record = ledger.read(server_id)
-    return ledger.wait(record) if record is not None else None
+    if record is None or not record.leased_by_other(ledger.holder, time.time()):
+        return record, False
+    return ledger.wait(record), True
 
 
 def _claim(work: _Work, server_id: ServerId, expected: Record | None, **record: Any) -> Record:

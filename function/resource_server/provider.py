@@ -37,6 +37,7 @@ class Provider:
         on_request = cast("Callable[[Any, Any], None]", self.on_request)
         for register in (self.responder.create, self.responder.update, self.responder.delete):
             register(on_request)
+        self.responder.on_timeout = self._keep
         # log_event=False: POWERTOOLS_LOGGER_LOG_EVENT would otherwise log the event whole, ResponseURL included.
         self.handle = log.inject_lambda_context(clear_state=True, log_event=False)(self._handle)
 
@@ -85,6 +86,7 @@ class Provider:
         self.budget.start(context.get_remaining_time_in_millis(), envelope.not_after)
         self.services.ledger.start(envelope.request_id, str(context.aws_request_id))
         self.turns.start()
+        self.replay.start(str(context.aws_request_id))
         self.responder.start(envelope, self._progress, self.budget.end)
 
     def on_request(self, _raw_event: object, context: Any) -> Answer | None:
@@ -97,6 +99,10 @@ class Provider:
             return None
         self.log.append_keys(PhysicalResourceId=answer.physical_id)
         return answer
+
+    def _keep(self, answer: Answer) -> None:
+        if self._request is not None:
+            self.replay.keep(self._request, answer)
 
     def work_out(self, request: event.Request) -> Answer:
         try:

@@ -5,6 +5,13 @@ or timed out. A second delivery of a Create must not answer FAILED "already exis
 the first answered SUCCESS: CloudFormation would read whichever answer came last. So each
 answer, SUCCESS or FAILED, is kept in DynamoDB by Powertools' Idempotency utility, keyed by
 the request, and replayed to any later delivery.
+
+A delivery that finds another in flight waits while that one can still answer, judged on the
+same clock for both: a delivery's record in progress expires when its own time does (the
+earlier of the Lambda deadline and CloudFormation's). And Lambda's retry of an attempt that
+failed carries that attempt's request id (AWS Knowledge Center, "Lambda function duplicate
+invocations"), so a record in progress that names this invocation is an attempt that ended
+without answering, whose retry this is: it answers at once, rather than wait out a dead one.
 """
 
 from __future__ import annotations
@@ -29,6 +36,23 @@ KEEP_ANSWERS_S = 2 * 60 * 60
 POLL_S = 1.0  # how often a duplicate looks whether the delivery in flight has answered
 
 
+INVOCATION = "invocation"  # the attribute that names the Lambda invocation a record in progress is of
+
+
+class _TimeLeft:
+    """What Powertools reads of the Lambda context: for how long this delivery can still answer."""
+
+    def __init__(self, budget: Budget) -> None:
+        self._budget = budget
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int(self._budget.left() * 1000), 0)
+
+
+class DeadAttempt(Exception):
+    """The record in progress is this invocation's own earlier attempt, which ended unanswered."""
+
+
 class Replay:
     def __init__(self, table_name: str | None, budget: Budget, shared: Tables) -> None:
         self.table_name = table_name
@@ -37,6 +61,12 @@ class Replay:
         self._once: Callable[..., dict[str, Any]] | None = None
         self._config: Any = None
         self._store: Any = None
+        self._invocation = ""  # this delivery's Lambda invocation
+        self._in_progress_of: str | None = None  # the invocation the record last read is in progress for
+
+    def start(self, invocation_id: str) -> None:
+        """A new request, delivered in Lambda invocation `invocation_id`."""
+        self._invocation, self._in_progress_of = invocation_id, None
 
     def answer(self, request: Request, context: Any, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
@@ -49,7 +79,7 @@ class Replay:
         )
 
         once = self._once or self._build()
-        self._config.register_lambda_context(context)
+        self._config.register_lambda_context(_TimeLeft(self._budget))
         worked_out: list[Answer] = []
 
         def work_out_once(identity: dict[str, Any]) -> dict[str, Any]:
@@ -68,16 +98,33 @@ class Replay:
                     # the record: most likely that attempt's own. Answer, as when the store is unavailable.
                     logger.warning("This request's own lost write may hold the store; answering without it")
                     return work_out()
-                self._await_first(request.identity)
+                try:
+                    self._await_first(request.identity)
+                except DeadAttempt:
+                    logger.warning("This invocation's earlier attempt ended unanswered; answering in its place")
+                    self._store.delete_record(request.identity, DeadAttempt())
             except IdempotencyPersistenceLayerError as error:
                 # A stack must not fail because DynamoDB did: answer without the guard, once.
                 logger.warning("Idempotency store unavailable; answering without it", extra={"error": str(error)})
                 return worked_out[0] if worked_out else work_out()
 
+    def keep(self, request: Request, answer: Answer) -> None:
+        """Best effort: the answer crhelper's timer sent, kept for the next delivery of the request,
+        as Lambda retries the invocation it is about to kill: it is answered the same, and works
+        nothing out again after its rollback may have run. Within the Lambda's own last moments."""
+        if self._store is None:
+            return
+        with self._budget.tables_until(lambda: self._budget.lambda_end):
+            try:
+                self._store.save_success(request.identity, answer._asdict())
+            except Exception as error:  # noqa: BLE001 - best effort: the answer is sent already
+                logger.warning("The timer's answer was not kept", extra={"error": type(error).__name__})
+
     def _await_first(self, identity: dict[str, str]) -> None:
         """Another delivery of this request is in flight. Wait while it can still answer before its
-        deadline: raise DuplicateInFlight once it has answered, or if it will outlast this one.
-        Return when its deadline has passed unanswered (it crashed): then this one answers."""
+        deadline: raise DuplicateInFlight once it has answered, or if it will outlast this one, or
+        if the store can't say. Return when its deadline has passed unanswered (it crashed): then
+        this one answers. Raise DeadAttempt when it is this invocation's own earlier attempt."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
             IdempotencyItemNotFoundError,
         )
@@ -88,8 +135,16 @@ class Replay:
                 record = self._store.get_record(identity)
             except IdempotencyItemNotFoundError:
                 return  # it failed and let go
+            except Exception as error:
+                logger.warning(
+                    "Could not read the delivery in flight; leaving the answer to it",
+                    extra={"error": type(error).__name__},
+                )
+                raise DuplicateInFlight from error
             if record is None or record.status == "COMPLETED":
                 raise DuplicateInFlight
+            if self._in_progress_of == self._invocation:
+                raise DeadAttempt
             first_deadline = float(record.in_progress_expiry_timestamp or 0) / 1000  # a Decimal, from DynamoDB
             now = time.time()
             if first_deadline <= now:
@@ -98,6 +153,19 @@ class Replay:
             if first_deadline > self._budget.epoch(self._budget.calls_end()):
                 raise DuplicateInFlight  # it can still answer after this one could
             time.sleep(min(POLL_S, first_deadline - now))
+
+    def _name_invocation(self, params: dict[str, Any], **_: Any) -> None:
+        """Flaw: Powertools' record in progress does not say which invocation wrote it. It does now."""
+        item = params.get("Item")
+        if not isinstance(item, dict) or params.get("TableName") != self.table_name:
+            return
+        if item.get("status", {}).get("S") == "INPROGRESS":
+            item[INVOCATION] = {"S": self._invocation}
+
+    def _note_invocation(self, parsed: Any = None, **_: Any) -> None:
+        item = parsed.get("Item") if isinstance(parsed, dict) else None
+        if isinstance(item, dict) and "status" in item:  # an answers store record, not a ledger one
+            self._in_progress_of = item.get(INVOCATION, {}).get("S")
 
     def _build(self) -> Callable[..., dict[str, Any]]:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
@@ -115,6 +183,9 @@ class Replay:
         def once(request: dict[str, Any], work_out_once: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
             return work_out_once(request)
 
+        events = self._tables.client.meta.events
+        events.register("before-parameter-build.dynamodb.PutItem", self._name_invocation)
+        events.register("after-call.dynamodb.GetItem", self._note_invocation)
         self._once = idempotent_function(
             once, data_keyword_argument="request", persistence_store=self._store, config=self._config
         )

@@ -18,6 +18,7 @@ from crhelper import resource_helper
 from crhelper.resource_helper import CfnResource
 
 from . import event
+from .budget import ANSWER_RESERVE_S
 from .delivery import Answer, Progress, failed_physical_id, minimal, payload, send
 from .event import Envelope
 
@@ -59,6 +60,9 @@ class Responder(CfnResource):
         self._envelope = event.envelope({})
         self._progress = Progress()
         self._deadline = 0.0
+        # What the timer's answer is handed to once sent: kept, so that a later delivery of the
+        # request (Lambda retries the invocation it is about to kill) gets it too.
+        self.on_timeout: Callable[[Answer], None] = lambda _answer: None
 
     def start(self, envelope: Envelope, progress: Progress, deadline: float) -> None:
         """A new request: it answers from `envelope`; `progress` is what its work has settled so
@@ -92,6 +96,16 @@ class Responder(CfnResource):
         # Keeps crhelper from generating an id of its own, which it would log and never send.
         self.PhysicalResourceId = self._answer.physical_id if self._answer else "-"
 
+    def _set_timeout(self) -> None:
+        # Flaw: crhelper's timer fires half a second before the Lambda deadline, which under a
+        # ServiceTimeout shorter than the Lambda Timeout is after CloudFormation stopped waiting.
+        # It fires when the request's own time leaves only the answer's PUT, should the work stall
+        # where no budget reaches (DNS is outside botocore's timeouts).
+        lambda_deadline = self._context.get_remaining_time_in_millis() / 1000 - 0.5
+        fire_in = min(self._deadline - ANSWER_RESERVE_S - time.monotonic(), lambda_deadline)
+        self._timer = threading.Timer(max(fire_in, 0.0), self._timeout)
+        self._timer.start()
+
     def _timeout(self) -> None:
         # Flaw: crhelper's timer answers "Execution timed out" with whatever physical id it has,
         # often none, which CloudFormation shows as "Invalid PhysicalResourceId". It sends the
@@ -106,7 +120,8 @@ class Responder(CfnResource):
         else:
             logger.warning("Out of time while saving the answer; sending it now")
         remaining = self._context.get_remaining_time_in_millis() / 1000
-        self._deliver(answer, time.monotonic() + remaining)
+        if self._deliver(answer, time.monotonic() + remaining):
+            self.on_timeout(answer)
 
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
         # Flaw: crhelper's timer and its main path can both answer, and it builds the body from
@@ -118,11 +133,12 @@ class Responder(CfnResource):
         why = f"Internal error in crhelper before the request ran: {reason or self.Reason}"
         self._deliver(self._answer or Answer.failed(failed_physical_id(self._envelope, self._progress.names), why))
 
-    def _deliver(self, answer: Answer, deadline: float | None = None) -> None:
+    def _deliver(self, answer: Answer, deadline: float | None = None) -> bool:
+        """Send the request's one answer; False when one was sent already."""
         with self._lock:
             if self._answered:
                 logger.warning("An answer was already sent; not sending another")
-                return
+                return False
             self._answered = True
         try:
             encoded = payload(answer, self._envelope)
@@ -133,3 +149,4 @@ class Responder(CfnResource):
         assert url is not None  # respond() answers nothing without one
         # Under `sam local invoke` no stack waits for the answer, and the event's URL is a sample: try once.
         send(url, encoded, deadline or self._deadline, once=bool(self._sam_local))
+        return True

@@ -95,6 +95,12 @@ class StackReader:
         logger.info("Read the stack's status", extra={"stack_status": status})
         return status
 
+    def in_progress(self, stack_id: str) -> bool:
+        """Whether an operation of the stack is still running; False when there is no such stack."""
+        stacks = self._call("DescribeStacks", lambda c: c.describe_stacks(StackName=stack_id), missing_is_none=True)
+        status = str(stacks["Stacks"][0].get("StackStatus", "")) if stacks and stacks.get("Stacks") else ""
+        return status.endswith("_IN_PROGRESS")
+
     def operation(self, stack_id: str) -> Operation | None:
         """The stack's current operation, from its newest own events; None when there is no such
         stack. Raises StatusUnknown."""
