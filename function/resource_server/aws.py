@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, NoReturn, cast
@@ -16,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.retries import standard
 
+from .clock import CLOCK
 from .pacing import Pacing
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,8 @@ class RetryPolicy:
         attempted_once: frozenset[str] = frozenset(),
         reads: frozenset[str] = frozenset(),
         pacing: Pacing | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.deadline = deadline
         self.attempt_s = math.inf  # the longest one attempt can take: the client's connect and read timeouts
@@ -117,8 +117,8 @@ class RetryPolicy:
         self.attempted_once = attempted_once
         self.reads = reads  # calls that can't act: inside writing(), their lost answers are not waited out
         self.pacing = pacing or Pacing()
-        self.clock = clock
-        self.sleep = sleep
+        self.clock = clock or CLOCK.monotonic
+        self.sleep = sleep or CLOCK.sleep
         self.write: Write | None = None  # the write call in progress, if any
         self._sent_at = 0.0
         self._client: Any = None
@@ -148,8 +148,8 @@ class RetryPolicy:
         operation: Any = None,
         **kwargs: Any,
     ) -> float | None:
-        """A delay to retry after, or None not to retry; raises the last error to stop a retry
-        that standard mode, answering after this, would take."""
+        """0 to retry, after sleeping out the delay on the provider's clock, or None not to retry;
+        raises the last error to stop a retry that standard mode, answering after this, would take."""
         status = response[0].status_code if response is not None else None
         code = response[1].get("Error", {}).get("Code") if response is not None else None
         lost = isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError)
@@ -180,7 +180,9 @@ class RetryPolicy:
                 return None  # standard mode, answering after this, finds the same
         if gives_up(self.clock(), delay, self.attempt_s, self.deadline()):
             self._stop(response, attempts, caught_exception, operation)
-        return delay
+        # Slept here, on the provider's clock, rather than by botocore: every wait reads one clock.
+        self.sleep(delay)
+        return 0.0
 
     def before_send(self, **_: Any) -> None:
         now = self.clock()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .aws import COGNITO, DYNAMODB
+from .clock import CLOCK
 
 # The answer's PUT to S3 takes a few hundred milliseconds; this leaves room for a retry.
 ANSWER_RESERVE_S = 1.5
@@ -31,8 +31,8 @@ MIN_TIMEOUT_S = 10
 class Budget:
     """One request's time. Monotonic seconds, but for `epoch()`, which leases share across processes."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock or CLOCK.monotonic
         self.end = math.inf
         self.lambda_end = math.inf  # the Lambda deadline, which `end` never passes
         self.too_short = False  # no request could succeed in the time it was given
@@ -43,7 +43,7 @@ class Budget:
         now = self._clock()
         self.end = self.lambda_end = now + remaining_ms / 1000
         if not_after_epoch is not None:
-            self.end = min(self.end, now + not_after_epoch - time.time())
+            self.end = min(self.end, now + not_after_epoch - CLOCK.time())
         # Room for the answer, one ledger write and one Cognito attempt: with less, no request could succeed.
         needed = ANSWER_RESERVE_S + STORE_RESERVE_S + DYNAMODB.attempt_s + COGNITO.attempt_s
         self.too_short = remaining_ms / 1000 < min(needed, MIN_TIMEOUT_S)
@@ -90,4 +90,4 @@ class Budget:
 
     def epoch(self, monotonic: float) -> float:
         """A moment of this budget, in seconds since the epoch."""
-        return time.time() + monotonic - self._clock()
+        return CLOCK.time() + monotonic - self._clock()

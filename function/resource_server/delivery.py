@@ -11,12 +11,12 @@ import itertools
 import json
 import logging
 import ssl
-import time
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .clock import CLOCK
 from .event import ENVELOPE_LIMITS, Envelope, clipped, marker
 from .failure import shortened
 
@@ -120,7 +120,7 @@ def send(url: str, encoded: bytes, deadline: float, *, once: bool = False) -> bo
     logged = {"answer": json.loads(encoded), "bytes": len(encoded)}
     delay = 0.2
     for attempt in itertools.count(1):
-        timeout = min(PUT_TIMEOUT_S, deadline - DEADLINE_MARGIN_S - time.monotonic())
+        timeout = min(PUT_TIMEOUT_S, deadline - DEADLINE_MARGIN_S - CLOCK.monotonic())
         try:
             status = _put(url, encoded, timeout)
             if 200 <= status < 300:
@@ -130,11 +130,11 @@ def send(url: str, encoded: bytes, deadline: float, *, once: bool = False) -> bo
         except (OSError, http.client.HTTPException, ValueError) as error:
             # The type only: http.client's messages can quote the URL, signature and all.
             problem = type(error).__name__
-        if once or time.monotonic() + delay + 1.0 > deadline - DEADLINE_MARGIN_S:
+        if once or CLOCK.monotonic() + delay + 1.0 > deadline - DEADLINE_MARGIN_S:
             logger.error("Answer not delivered before the deadline", extra={**logged, "problem": problem})
             return False
         logger.warning("Answer not accepted; retrying", extra={"problem": problem, "attempt": attempt})
-        time.sleep(delay)
+        CLOCK.sleep(delay)
         delay = min(delay * 2, 5.0)
     return False  # unreachable: itertools.count never ends
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple, cast
 from urllib.parse import parse_qs, urlsplit
+
+from .clock import CLOCK
 
 RequestType = Literal["Create", "Update", "Delete"]
 REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
@@ -120,7 +121,7 @@ def envelope(event: object) -> Envelope:
     issued = issued_at(url)
     # CloudFormation stops waiting ServiceTimeout after it sent the request; a signing time far
     # from now is a sample URL's, as in events/, and says nothing of that.
-    plausible = issued is not None and abs(time.time() - issued) < URL_LIFETIME_S
+    plausible = issued is not None and abs(CLOCK.time() - issued) < URL_LIFETIME_S
     return Envelope(
         response_url=url if isinstance(url, str) and can_answer(event) else None,
         request_type=_text(fields, "RequestType"),

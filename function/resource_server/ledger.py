@@ -18,7 +18,6 @@ import datetime
 import functools
 import json
 import logging
-import time
 import typing
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import aws
 from .aws import OutOfTime, Tables
 from .budget import Budget
+from .clock import CLOCK
 from .contract import ResourceServer, ServerId
 from .failure import RequestFailed
 from .ownership import Owner, Record, State
@@ -109,17 +109,17 @@ class Ledger:
         """The record once no other delivery holds a lease on it: released, or ended. Raises
         RequestFailed if that does not happen while this request can still act."""
         current: Record | None = record
-        while current is not None and current.leased_by_other(self.holder, time.time()):
+        while current is not None and current.leased_by_other(self.holder, CLOCK.time()):
             assert current.lease is not None
-            left = self._budget.calls_end() - time.monotonic()
-            wait = min(LEASE_POLL_S, current.lease.writes_until - time.time())
+            left = self._budget.calls_end() - CLOCK.monotonic()
+            wait = min(LEASE_POLL_S, current.lease.writes_until - CLOCK.time())
             if wait > left - 1.0:
                 raise RequestFailed(
                     f"Another request for {record.server_id.identifier:.60} ({record.owner}) was still at work "
                     "when this one ran out of time; retry"
                 )
             logger.info("Waiting for the request that holds the server's lease", extra={"seconds": round(wait, 2)})
-            time.sleep(max(wait, 0.05))
+            CLOCK.sleep(max(wait, 0.05))
             current = self.read(record.server_id)
         return current
 
@@ -175,7 +175,7 @@ class Ledger:
         lease = Lease(
             holder=self.holder,
             pool=server_id.user_pool_id,
-            began=time.time(),
+            began=CLOCK.time(),
             # The last moment it can start a write: writers behind it don't count it after that.
             writes_until=self._budget.epoch(self._budget.calls_end() - self._write_attempt_s),
         )
@@ -225,7 +225,7 @@ class Ledger:
 
     def cancel(self, record: Record, issued_at: float | None) -> Record:
         """Fence off a Create of the owner that has not run yet: it will find this and do nothing."""
-        cancelled = record._replace(version=record.version + 1, cancelled_at=issued_at or time.time())
+        cancelled = record._replace(version=record.version + 1, cancelled_at=issued_at or CLOCK.time())
         self._write(cancelled, record)
         return cancelled
 
@@ -303,7 +303,7 @@ def _item(record: Record) -> dict[str, Any]:
         "origin": {"S": record.origin},
         "request": {"S": record.request_id},
         "version": {"N": str(record.version)},
-        "updated": {"S": datetime.datetime.now(datetime.UTC).isoformat()},
+        "updated": {"S": datetime.datetime.fromtimestamp(CLOCK.time(), datetime.UTC).isoformat()},
         "write": {"S": uuid.uuid4().hex},
     }
     if record.issued_at is not None:
@@ -328,7 +328,7 @@ def _item(record: Record) -> dict[str, Any]:
             }
         )
     if record.state is State.GONE:
-        item["expires"] = {"N": str(int(time.time() + KEEP_GONE_S))}  # the table's TTL attribute
+        item["expires"] = {"N": str(int(CLOCK.time() + KEEP_GONE_S))}  # the table's TTL attribute
     return item
 
 

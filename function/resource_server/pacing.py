@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable
 from typing import NamedTuple
+
+from .clock import CLOCK
 
 logger = logging.getLogger(__name__)
 
@@ -166,15 +167,15 @@ class Turns(Pacing):
         mine: Callable[[], Lease | None],
         *,
         epoch: Callable[[float], float],
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__()
         self._ahead = ahead  # the line ahead of a lease at a moment, or None when it can't be read
         self._mine = mine  # this request's lease, or None when it holds none
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or CLOCK.monotonic
+        self._sleep = sleep or CLOCK.sleep
         self._following: _Following | None = None
 
     def start(self) -> None:

@@ -5,10 +5,10 @@ out after asking the ledger whose server it is (ownership.py) and Cognito what i
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, NamedTuple
 
 from . import contract, outputs, ownership, stack
+from .clock import CLOCK
 from .cognito import AlreadyExists, Cognito, CreateFailed, Held, NotEnabled
 from .contract import ResourceServer, ServerId
 from .delivery import Answer, Progress
@@ -436,7 +436,7 @@ def _undo(server_id: ServerId, create_marker: str | None, work: _Work) -> None:
     if record.owner != work.owner:
         logger.info("The server is not this resource's; nothing to undo", extra={"server": str(server_id)})
         return
-    if record.leased_by_other(ledger.holder, time.time()):
+    if record.leased_by_other(ledger.holder, CLOCK.time()):
         # The Create is still running: it undoes itself when it sees this; else this waits it out.
         ledger.cancel(record, request.issued_at)
         record = ledger.wait(ledger.read(server_id) or record)
@@ -509,7 +509,7 @@ def _read(server_id: ServerId, work: _Work) -> tuple[Record | None, bool]:
     """The server's record, once no other request holds its lease; and whether it waited for one."""
     ledger = work.services.ledger
     record = ledger.read(server_id)
-    if record is None or not record.leased_by_other(ledger.holder, time.time()):
+    if record is None or not record.leased_by_other(ledger.holder, CLOCK.time()):
         return record, False
     return ledger.wait(record), True
 

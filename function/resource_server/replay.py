@@ -17,12 +17,12 @@ without answering, whose retry this is: it answers at once, rather than wait out
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from .aws import Tables
 from .budget import Budget
+from .clock import CLOCK
 from .delivery import Answer
 from .event import Request
 from .failure import DuplicateInFlight
@@ -146,13 +146,13 @@ class Replay:
             if self._in_progress_of == self._invocation:
                 raise DeadAttempt
             first_deadline = float(record.in_progress_expiry_timestamp or 0) / 1000  # a Decimal, from DynamoDB
-            now = time.time()
+            now = CLOCK.time()
             if first_deadline <= now:
                 logger.warning("The delivery in flight passed its deadline without answering; this one answers")
                 return
             if first_deadline > self._budget.epoch(self._budget.calls_end()):
                 raise DuplicateInFlight  # it can still answer after this one could
-            time.sleep(min(POLL_S, first_deadline - now))
+            CLOCK.sleep(min(POLL_S, first_deadline - now))
 
     def _name_invocation(self, params: dict[str, Any], **_: Any) -> None:
         """Flaw: Powertools' record in progress does not say which invocation wrote it. It does now."""

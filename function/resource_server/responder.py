@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from crhelper.resource_helper import CfnResource
 
 from . import event
 from .budget import ANSWER_RESERVE_S
+from .clock import CLOCK
 from .delivery import Answer, Progress, failed_physical_id, minimal, payload, send
 from .event import Envelope
 
@@ -102,9 +102,8 @@ class Responder(CfnResource):
         # It fires when the request's own time leaves only the answer's PUT, should the work stall
         # where no budget reaches (DNS is outside botocore's timeouts).
         lambda_deadline = self._context.get_remaining_time_in_millis() / 1000 - 0.5
-        fire_in = min(self._deadline - ANSWER_RESERVE_S - time.monotonic(), lambda_deadline)
-        self._timer = threading.Timer(max(fire_in, 0.0), self._timeout)
-        self._timer.start()
+        fire_in = min(self._deadline - ANSWER_RESERVE_S - CLOCK.monotonic(), lambda_deadline)
+        self._timer = CLOCK.timer(max(fire_in, 0.0), self._timeout)
 
     def _timeout(self) -> None:
         # Flaw: crhelper's timer answers "Execution timed out" with whatever physical id it has,
@@ -120,7 +119,7 @@ class Responder(CfnResource):
         else:
             logger.warning("Out of time while saving the answer; sending it now")
         remaining = self._context.get_remaining_time_in_millis() / 1000
-        if self._deliver(answer, time.monotonic() + remaining):
+        if self._deliver(answer, CLOCK.monotonic() + remaining):
             self.on_timeout(answer)
 
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:

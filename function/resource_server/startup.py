@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from . import event
+from .clock import CLOCK
 from .contract import BOOLEANS
 from .delivery import Answer, failed_physical_id, payload, send
 
@@ -115,7 +115,7 @@ def answer_unstarted(raw_event: Any, context: Any, reason: str) -> None:
     if envelope.response_url is None:
         logger.error("Event has no https ResponseURL; there is nowhere to answer")
         return
-    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
+    deadline = CLOCK.monotonic() + context.get_remaining_time_in_millis() / 1000
     try:
         encoded = payload(Answer(failed_physical_id(envelope), {}, reason), envelope)
     except Exception:  # noqa: BLE001 - an event too odd to echo still gets an answer
