@@ -17,8 +17,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from . import __version__
-from .aws import COGNITO, OutOfTime, RetryPolicy, client, code, message
+from . import __version__, aws
+from .aws import COGNITO, OutOfTime, RetryPolicy, code, message
 from .contract import ResourceServer, Scope, ServerId
 from .failure import RequestFailed
 from .pacing import Pacing
@@ -92,7 +92,7 @@ class Cognito:
         if cognito_idp is not None:
             retries.attach(cognito_idp)
             return cls(cognito_idp, retries)
-        made = client("cognito-idp", retries, COGNITO, user_agent_extra=f"cognito-resource-server/{__version__}")
+        made = aws.client("cognito-idp", retries, COGNITO, user_agent_extra=f"cognito-resource-server/{__version__}")
         return cls(made, retries)
 
     @staticmethod

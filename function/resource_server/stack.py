@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from .aws import CLOUDFORMATION, RetryPolicy, client, code, message
+from . import aws
+from .aws import CLOUDFORMATION, RetryPolicy, code, message
 from .failure import RequestFailed
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class StackReader:
     def _connect(self) -> Any:
         # Made on first use: most requests never read the stack, and a client costs cold start.
         if self._client is None:
-            self._client = client("cloudformation", RetryPolicy(self._deadline), CLOUDFORMATION)
+            self._client = aws.client("cloudformation", RetryPolicy(self._deadline), CLOUDFORMATION)
         return self._client
 
 
