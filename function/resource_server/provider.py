@@ -22,12 +22,13 @@ from .pacing import Turns
 from .replay import Replay
 from .responder import Responder
 from .stack import StackReader
+from .work import Services
 
 logger = logging.getLogger(__name__)
 
 
 class Provider:
-    def __init__(self, log: Logger, budget: Budget, services: plan.Services, replay: Replay, turns: Turns) -> None:
+    def __init__(self, log: Logger, budget: Budget, services: Services, replay: Replay, turns: Turns) -> None:
         self.log, self.budget, self.services, self.replay, self.turns = log, budget, services, replay, turns
         # The request being answered: crhelper calls on_request with the event and context only.
         self._request: event.Request | None = None
@@ -68,7 +69,7 @@ class Provider:
         # 1.0.0 kept its adoption records in the answers table.
         legacy = Legacy(configuration.answers_table, ledger, shared)
         stack = StackReader(budget.calls_end)
-        services = plan.Services(cognito, ledger, legacy, stack, configuration.allow_adoption)
+        services = Services(cognito, ledger, legacy, stack, configuration.allow_adoption)
         return cls(log, budget, services, replay, turns)
 
     def _handle(self, raw_event: dict[str, Any], context: Any) -> None:

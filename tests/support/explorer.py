@@ -20,6 +20,7 @@ seed. A violation carries the schedule that shows it, which `Simulation.run` rep
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as real_datetime
 import itertools
 import json
@@ -40,6 +41,7 @@ from moto.core.models import botocore_stubber
 from resource_server import aws, clock, delivery, pacing
 from resource_server.provider import Provider
 from resource_server.startup import Configuration
+from tests.support import stack_operations
 
 START = 1_800_000_000.0  # the virtual clock's first moment, in seconds since the epoch
 CALL_S = 0.02  # what one AWS call takes, on the virtual clock
@@ -92,12 +94,14 @@ class Task:
     go: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     is_timer: bool = False
+    program: Callable[[], Any] | None = None  # a stack program: CloudFormation's side, not a request
+    waiting_for: Callable[[], bool] | None = None  # a program waits until this holds, or its time is up
     on_done: Callable[[Task], None] | None = None
     exited: bool = False  # its thread has ended, its `on_done` run
 
     @property
     def deadline(self) -> float:
-        return self.started + self.timeout_s
+        return self.started + self.timeout_s if self.program is None else float("inf")
 
     @property
     def live(self) -> bool:
@@ -129,6 +133,20 @@ class _VirtualTimer:
 
     def cancel(self) -> None:
         self.cancelled = True
+
+
+class Answered(concurrent.futures.Future):  # type: ignore[type-arg]
+    """A request's answer as CloudFormation takes it: the first that arrives. A program that asks
+    for it waits on the scheduler, as a step of its own."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__()
+        self._sim = sim
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            self._sim.wait_until(self.done)
+        return super().result(0)
 
 
 class Strategy:
@@ -170,6 +188,8 @@ class Simulation:
         self.schedule: list[Choice] = []
         self.faults = 0
         self._free: list[Provider] = []
+        self._futures: dict[str, Answered] = {}
+        self.requests: dict[str, dict[str, Any]] = {}  # every request CloudFormation sent, by RequestId
         self._processes = processes
         self._counter = itertools.count(1)
 
@@ -195,6 +215,50 @@ class Simulation:
         with self._lock:
             self._timers.append((self.now + max(seconds, 0.0), timer, action))
         return timer
+
+    @property
+    def tasks(self) -> list[Task]:
+        return list(self._tasks)
+
+    # What CloudFormation's side, a stack program, waits on.
+
+    def wait_until(self, ready: Callable[[], bool], seconds: float | None = None) -> None:
+        """Park the program until `ready()` holds; with `seconds`, the scheduler may also end the
+        wait at any moment before then, as a sibling resource may fail at any moment."""
+        task = self._current()
+        assert task is not None, "only a stack program waits on answers"
+        assert task.program is not None, "only a stack program waits on answers"
+        if ready():
+            return
+        task.waiting_for = ready
+        wake = float("inf") if seconds is None else self.now + max(seconds, 0.0)
+        self._park(task, "wait", wake=wake)
+        task.waiting_for = None
+
+    def futures_wait(
+        self, pending: Any, timeout: float | None = None, return_when: str = ""
+    ) -> tuple[set[Any], set[Any]]:
+        """concurrent.futures.wait, as the model of CloudFormation calls it, on the scheduler."""
+        self.wait_until(lambda: any(future.done() for future in pending), timeout)
+        done = {f for f in pending if f.done()}
+        return done, set(pending) - done
+
+    def start(self, event: dict[str, Any]) -> Answered:
+        """How the model of CloudFormation sends a request: Lambda starts an invocation of it."""
+        future = Answered(self)
+        self._futures[event["RequestId"]] = future
+        self.requests[event["RequestId"]] = event
+        name = f"{event['LogicalResourceId']}:{event['RequestType']}"
+        self.deliver(name, event, invocation=f"invocation-{event['RequestId']}")
+        return future
+
+    def program(self, name: str, body: Callable[[], Any]) -> Task:
+        """A stack program, run as the scheduler lets it: its requests, and its waits for them."""
+        task = Task(id=next(self._counter), name=name, event={}, invocation="", timeout_s=0.0, started=self.now)
+        task.program = body
+        with self._lock:
+            self._arrivals.append((task.started, task))
+        return task
 
     # The gate every AWS call passes.
 
@@ -306,6 +370,8 @@ class Simulation:
             if task.state == "new":
                 self._start(task)
                 return
+            if task.state == "wait" and not (task.waiting_for and task.waiting_for()):
+                self.now = max(self.now, task.wake)  # its wait ends by time: that much has passed
             task.state = "running"  # before it wakes, so that the scheduler waits for its next step
             task.go.set()
 
@@ -317,6 +383,8 @@ class Simulation:
             try:
                 if task.is_timer:
                     task.event["action"]()
+                elif task.program is not None:
+                    task.event["result"] = task.program()
                 else:
                     provider = self._process()
                     provider.handle(task.event, VirtualContext(self, task))
@@ -369,7 +437,17 @@ class Simulation:
                     # A process Lambda killed takes its timer with it.
                     if not timer.cancelled and timer.task.state != "dead":
                         self._tasks.append(self._timer_task(timer, action))
-            return [t for t in self._tasks if t.state in ("new", "call") or (t.state == "sleep" and t.wake <= self.now)]
+            return [t for t in self._tasks if self._can_move(t)]
+
+    def _can_move(self, task: Task) -> bool:
+        if task.state in ("new", "call"):
+            return True
+        if task.state == "sleep":
+            return task.wake <= self.now
+        if task.state == "wait":
+            ready = task.waiting_for is not None and task.waiting_for()
+            return ready or task.wake != float("inf")  # a wait with a time may end at any moment
+        return False
 
     def _timer_task(self, timer: _VirtualTimer, action: Callable[[], None]) -> Task:
         owner = timer.task
@@ -391,7 +469,7 @@ class Simulation:
             moments += [at for at, timer, _ in self._timers if not timer.cancelled]
             moments += [t.wake for t in self._tasks if t.state == "sleep" and t.wake != float("inf")]
             moments += [t.deadline for t in self._tasks if t.live and not t.is_timer]
-            upcoming = [m for m in moments if m > self.now]
+            upcoming = [m for m in moments if self.now < m < float("inf")]
             if not upcoming:
                 return self._kill_leftovers()
             self.now = min(upcoming)
@@ -404,7 +482,11 @@ class Simulation:
         """Lambda ends an invocation at its deadline, and retries it a minute later."""
         task.state = "dead"
         task.go.set()
-        if task.attempt <= LAMBDA_RETRIES:
+        future = self._futures.get(task.event.get("RequestId", ""))
+        if task.attempt > LAMBDA_RETRIES and future is not None and not future.done():
+            # Never answered: CloudFormation's wait times out, and it fails the resource.
+            future.set_result({"Status": "FAILED", "Reason": "timed out", "RequestId": task.event["RequestId"]})
+        if task.attempt <= LAMBDA_RETRIES and task.program is None:
             retry = Task(
                 id=next(self._counter),
                 name=task.name,
@@ -434,6 +516,7 @@ class Simulation:
             "timer": clock.CLOCK.timer,
         }
         real_client, real_put, real_random = aws.client, delivery._put, pacing.random
+        model = (stack_operations.wait, stack_operations.time, stack_operations.random)
         powertools = _powertools_clock_modules()
         saved_dt = {module: module.dt for module in powertools}
         seeded = random.Random(0)
@@ -449,6 +532,10 @@ class Simulation:
             aws.client = client
             delivery._put = self._put
             pacing.random = types.SimpleNamespace(Random=lambda *_: random.Random(seeded.random()))
+            # The model of CloudFormation waits on the scheduler, reads its clock, makes ids up alike.
+            stack_operations.wait = self.futures_wait
+            stack_operations.time = types.SimpleNamespace(time=self.time, monotonic=self.monotonic)
+            stack_operations.random = random.Random(1)
             shim = _datetime_shim(self)
             for module in powertools:
                 module.dt = shim
@@ -457,12 +544,17 @@ class Simulation:
             for name in real:
                 delattr(clock.CLOCK, name) if name in vars(clock.CLOCK) else None
             aws.client, delivery._put, pacing.random = real_client, real_put, real_random
+            stack_operations.wait, stack_operations.time, stack_operations.random = model
             for module, saved in saved_dt.items():
                 module.dt = saved
 
     def _put(self, _url: str, payload: bytes, _timeout: float) -> int:
         answer = json.loads(payload)
-        self.answers[answer["RequestId"]].append(answer)
+        with self._lock:
+            self.answers[answer["RequestId"]].append(answer)
+            future = self._futures.get(answer["RequestId"])
+            if future is not None and not future.done():
+                future.set_result(answer)
         return 200
 
 
@@ -497,3 +589,117 @@ def _datetime_shim(sim: Simulation) -> Any:
     return types.SimpleNamespace(
         datetime=VirtualDatetime, timedelta=real_datetime.timedelta, date=real_datetime.date, time=real_datetime.time
     )
+
+
+# Exploration
+
+
+@dataclass
+class Violation:
+    """A schedule under which a sentence a stack author would sign was false."""
+
+    scenario: str
+    broken: list[str]
+    schedule: list[Choice]
+    story: str
+    seed: int | None = None
+
+    def __str__(self) -> str:
+        how = f"seed {self.seed}" if self.seed is not None else "a systematic schedule"
+        plan = [(c.task, c.fault) for c in self.schedule]
+        return (
+            f"{self.scenario}, under {how}:\n  " + "\n  ".join(self.broken) + f"\nschedule (replay it): {plan}\n"
+            f"the story:\n{self.story}"
+        )
+
+
+@dataclass
+class Report:
+    schedules: int = 0
+    faults: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    bound: int = 0
+
+
+def preemptions(schedule: list[Choice]) -> int:
+    """Switches away from a request that could have gone on (CHESS's measure of a schedule)."""
+    return sum(
+        1
+        for before, after in itertools.pairwise(schedule)
+        if before.task in after.enabled and after.task != before.task
+    )
+
+
+def faults_in(schedule: list[Choice]) -> int:
+    return sum(1 for choice in schedule if choice.fault)
+
+
+Play = Callable[[Strategy], tuple[list[Choice], list[str], str]]
+
+
+def explore(
+    name: str,
+    play: Play,
+    *,
+    bound: int = 2,
+    faults: tuple[str, ...] = (),
+    max_faults: int = 1,
+    limit: int = 10_000,
+    seeds: range = range(0),
+    fault_rate: float = 0.05,
+    stop_at_first: bool = True,
+) -> Report:
+    """Every schedule of `play` with at most `bound` preemptions and `max_faults` faults of the
+    kinds in `faults` at any call, depth first; then one random schedule per seed."""
+    report = Report(bound=bound)
+    frontier: list[list[Choice]] = [[]]
+    while frontier and report.schedules < limit:
+        prefix = frontier.pop()
+        schedule, broken, story = play(Strategy(prefix))
+        report.schedules += 1
+        report.faults += faults_in(schedule)
+        if broken:
+            report.violations.append(Violation(name, broken, schedule, story))
+            if stop_at_first:
+                return report
+        for index in range(len(prefix), len(schedule)):
+            here = schedule[index]
+            options = [(task, None) for task in here.enabled if task != here.task]
+            if here.call and faults_in(schedule[:index]) < max_faults:
+                options += [(here.task, fault) for fault in faults if fault != here.fault]
+            for task, fault in options:
+                branch = [*schedule[:index], Choice(here.enabled, task, fault)]
+                if preemptions(branch) <= bound:
+                    frontier.append(branch)
+    for seed in seeds:
+        schedule, broken, story = play(Strategy(rng=random.Random(seed), fault_rate=fault_rate))
+        report.schedules += 1
+        report.faults += faults_in(schedule)
+        if broken:
+            report.violations.append(Violation(name, broken, schedule, story, seed))
+            if stop_at_first:
+                return report
+    return report
+
+
+def shrink(play: Play, violation: Violation) -> Violation:
+    """The violation's schedule with as few of its departures from the default as still break the
+    same sentences: each preemption or fault, dropped in turn, and kept dropped where it could be."""
+    kept = list(violation.schedule)
+    index = 0
+    while index < len(kept):
+        choice = kept[index]
+        previous = kept[index - 1].task if index else None
+        default_task = previous if previous in choice.enabled else choice.enabled[0]
+        if choice.fault is None and choice.task == default_task:
+            index += 1
+            continue
+        # This departure undone, the rest replayed as far as they still apply.
+        trial = [*kept[:index], Choice(choice.enabled, default_task, None), *kept[index + 1 :]]
+        schedule, broken, story = play(Strategy(trial))
+        if broken:
+            kept = schedule
+            violation = Violation(violation.scenario, broken, schedule, story, violation.seed)
+        else:
+            index += 1
+    return violation

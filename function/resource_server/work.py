@@ -1,0 +1,60 @@
+"""3.0 What every step of the plan is carried out with: the request, the services that talk to AWS,
+the answer's progress; and the reads and claims of a server's record that each step makes
+under its lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+from . import ownership
+from .clock import CLOCK
+from .cognito import Cognito
+from .contract import ServerId
+from .delivery import Progress
+from .event import Request
+from .ledger import Ledger
+from .legacy import Legacy
+from .ownership import Owner, Record
+from .stack import StackReader
+
+logger = logging.getLogger(__name__)
+
+
+class Services(NamedTuple):
+    """What a plan is carried out with: the modules that talk to AWS, and the operator's choices."""
+
+    cognito: Cognito
+    ledger: Ledger
+    legacy: Legacy
+    stack: StackReader
+    allow_adoption: bool = True
+
+
+class Work(NamedTuple):
+    request: Request
+    services: Services
+    progress: Progress
+
+    @property
+    def owner(self) -> Owner:
+        return ownership.owner_of(self.request)
+
+
+def read(server_id: ServerId, work: Work) -> tuple[Record | None, bool]:
+    """The server's record, once no other request holds its lease; and whether it waited for one."""
+    ledger = work.services.ledger
+    record = ledger.read(server_id)
+    if record is None or not record.leased_by_other(ledger.holder, CLOCK.time()):
+        return record, False
+    return ledger.wait(record), True
+
+
+def claim(work: Work, server_id: ServerId, expected: Record | None, **record: Any) -> Record:
+    """Take the server's lease for this request, recording what `record` says (ledger.Ledger.claim)."""
+    request = work.request
+    record.setdefault("owner", work.owner)
+    return work.services.ledger.claim(
+        server_id, expected, request_id=request.request_id, issued_at=request.issued_at, **record
+    )
