@@ -21,19 +21,18 @@ logger = logging.getLogger(__name__)
 
 
 def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
-    cognito = work.services.cognito
-    held = cognito.describe(server.id)
-    ownership.refuse_if_managed(held, "taken over")
-    contended = False
+    held = _look(server, work)
     if held is None:
         try:
             return make(server, None, work)  # the common case: no record either
         except Contended:
-            contended = True  # a record exists: read it, and decide below
+            pass  # a record exists: read it, and decide below
     request = work.request
-    record, waited = read(server.id, work)
-    if contended or waited:
-        held = _look_again(server, work)
+    record, _ = read(server.id, work)
+    # What Cognito holds may have changed with the record since the first look (another request
+    # made, deleted or took the server): the claim below rests on the record as read, so the
+    # look it decides by is taken after that read.
+    held = _look(server, work)
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
         if record.state in (State.MADE, State.ADOPTED, State.HELD):
             logger.info("This request already made or adopted the server; answering as it did")
@@ -63,9 +62,7 @@ def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
     return _adopt(server, held, record, work)
 
 
-def _look_again(server: ResourceServer, work: Work) -> Held | None:
-    """Another request wrote the record first, or held it meanwhile: what Cognito holds may have
-    changed with it. A decision rests only on what was read after the last wait."""
+def _look(server: ResourceServer, work: Work) -> Held | None:
     held = work.services.cognito.describe(server.id)
     ownership.refuse_if_managed(held, "taken over")
     return held

@@ -80,19 +80,18 @@ def undo(server_id: ServerId, create_marker: str | None, work: Work) -> None:
 
 def fence(server_id: ServerId, record: Record | None, work: Work) -> None:
     """Nothing of this resource's is live: a `gone` record of it, so that a request of it that
-    CloudFormation cancelled, and that has not run yet, never makes the server. Only where it can
-    take nothing: over this resource's own record, or where Cognito holds no such server. One that
-    exists with no record of this resource's is another's (made by hand, by 1.0.0, or returned),
-    and a cancelled request refuses it anyway."""
+    CloudFormation cancelled, and that has not run yet or is still adopting, never makes or takes
+    the server. It must take nothing itself: where Cognito holds a server with no record of this
+    resource's (made by hand, by 1.0.0, or given back), it is marked returned, which every other
+    resource reads as no record at all."""
     request = work.request
     if record is not None and ownership.cancelled(record, request):
         return  # fenced already
-    if (record is None or record.owner != work.owner) and work.services.cognito.describe(server_id) is not None:
-        logger.info(
-            "Not fenced: the server exists, and is no record of this resource's", extra={"server": str(server_id)}
-        )
-        return
-    work.services.ledger.fence(server_id, work.owner, request.request_id, request.issued_at, record)
+    not_ours = record is None or record.owner != work.owner or record.returned
+    someone_elses = not_ours and work.services.cognito.describe(server_id)
+    work.services.ledger.fence(
+        server_id, work.owner, request.request_id, request.issued_at, record, returned=bool(someone_elses)
+    )
 
 
 def release(record: Record, work: Work, *, adopted_failed: bool, claimed: bool = False) -> None:

@@ -230,13 +230,31 @@ class Ledger:
         return cancelled
 
     def fence(
-        self, server_id: ServerId, owner: Owner, request_id: str, issued_at: float | None, expected: Record | None
+        self,
+        server_id: ServerId,
+        owner: Owner,
+        request_id: str,
+        issued_at: float | None,
+        expected: Record | None,
+        *,
+        returned: bool = False,
     ) -> None:
         """A `gone` record for `owner`, in place of none or of another `gone` one: a Delete that found
         nothing live leaves it for a cancelled Create that has not run, so that it never makes the
-        server. Raises Contended if the Create wrote first: then read it, and undo what it did."""
+        server. `returned`: to any other owner, as if there were no record. Raises Contended if the
+        Create wrote first: then read it, and undo what it did."""
         version = expected.version + 1 if expected else 1
-        fenced = Record(server_id, State.GONE, owner, "made", request_id, issued_at, version, cancelled_at=issued_at)
+        fenced = Record(
+            server_id,
+            State.GONE,
+            owner,
+            "made",
+            request_id,
+            issued_at,
+            version,
+            cancelled_at=issued_at,
+            returned=returned,
+        )
         self._write(fenced, expected)
 
     # The table

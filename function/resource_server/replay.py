@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .aws import Tables
+from .aws import DYNAMODB, Tables
 from .budget import Budget
 from .clock import CLOCK
 from .delivery import Answer
@@ -114,7 +114,8 @@ class Replay:
         nothing out again after its rollback may have run. Within the Lambda's own last moments."""
         if self._store is None:
             return
-        with self._budget.tables_until(lambda: self._budget.lambda_end):
+        # One attempt, even if Lambda's kill may cut it short: nothing is lost by trying.
+        with self._budget.tables_until(lambda: self._budget.lambda_end + DYNAMODB.attempt_s):
             try:
                 self._store.save_success(request.identity, answer._asdict())
             except Exception as error:  # noqa: BLE001 - best effort: the answer is sent already

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as real_datetime
+import heapq
 import itertools
 import json
 import random
@@ -190,6 +191,8 @@ class Simulation:
         self._free: list[Provider] = []
         self._futures: dict[str, Answered] = {}
         self.requests: dict[str, dict[str, Any]] = {}  # every request CloudFormation sent, by RequestId
+        # Requests whose timer's answer may not have been kept: a fault hit the timer's own call.
+        self.unkept: set[str] = set()
         self._processes = processes
         self._counter = itertools.count(1)
 
@@ -245,10 +248,13 @@ class Simulation:
 
     def start(self, event: dict[str, Any]) -> Answered:
         """How the model of CloudFormation sends a request: Lambda starts an invocation of it."""
+        # Ids of the simulation's own, so that a schedule's story and sentences replay word for word.
+        event["RequestId"] = f"request-{len(self.requests) + 1}"
         future = Answered(self)
         self._futures[event["RequestId"]] = future
         self.requests[event["RequestId"]] = event
-        name = f"{event['LogicalResourceId']}:{event['RequestType']}"
+        stack = str(event["StackId"]).split("/")[1].rsplit("-", 1)[0]  # the scenario's name for it
+        name = f"{stack}.{event['LogicalResourceId']}:{event['RequestType']}"
         self.deliver(name, event, invocation=f"invocation-{event['RequestId']}")
         return future
 
@@ -266,6 +272,7 @@ class Simulation:
         task = self._current()
         if task is None:
             return None  # the test's own call: set-up and checks
+        botocore_stubber.enabled = True
         operation = event_name.rsplit(".", 1)[-1]
         service = event_name.split(".")[1] if event_name.count(".") >= 2 else ""
         self._park(task, "call", call=f"{service}:{operation}")
@@ -274,6 +281,8 @@ class Simulation:
         if fault is None:
             return None
         self.faults += 1
+        if task.is_timer:
+            self.unkept.add(str(task.event.get("RequestId", "")))
         if fault == "stalled":
             task.stalled = True
             self._park(task, "sleep", wake=float("inf"))  # until Lambda kills it
@@ -282,6 +291,9 @@ class Simulation:
             botocore_stubber(event_name=event_name, request=request)  # it acts; its reply never arrives
             raise ReadTimeoutError(endpoint_url=request.url)
         code, status = (THROTTLED if fault == "throttled" else INTERNAL).get(service, ("InternalFailure", 500))
+        # botocore runs every before-send handler, and takes the first answer: moto's, after this
+        # one, would act on the refused call. It is switched back on at the next call.
+        botocore_stubber.enabled = False
         return _error_response(request, service, code, status)
 
     # Requests.
@@ -312,7 +324,7 @@ class Simulation:
             self._arrivals.append((task.started, task))
         return task
 
-    def run(self, strategy: Strategy, *, max_steps: int = 2_000) -> list[Choice]:
+    def run(self, strategy: Strategy, *, max_steps: int = 20_000) -> list[Choice]:
         """Play every request until none is left: the schedule it took."""
         with self._patched():
             last: int | None = None
@@ -454,7 +466,7 @@ class Simulation:
         return Task(
             id=next(self._counter),
             name=f"{owner.name}:timer",
-            event={"action": action},
+            event={"action": action, "RequestId": owner.event.get("RequestId", "")},
             invocation=owner.invocation,
             timeout_s=owner.deadline - self.now,
             started=self.now,
@@ -543,6 +555,7 @@ class Simulation:
         finally:
             for name in real:
                 delattr(clock.CLOCK, name) if name in vars(clock.CLOCK) else None
+            botocore_stubber.enabled = True
             aws.client, delivery._put, pacing.random = real_client, real_put, real_random
             stack_operations.wait, stack_operations.time, stack_operations.random = model
             for module, saved in saved_dt.items():
@@ -652,9 +665,12 @@ def explore(
     """Every schedule of `play` with at most `bound` preemptions and `max_faults` faults of the
     kinds in `faults` at any call, depth first; then one random schedule per seed."""
     report = Report(bound=bound)
-    frontier: list[list[Choice]] = [[]]
+    # The earliest departure first, and of those the fewest preemptions: races live early in a
+    # story, between requests that have just begun, and CHESS found one or two switches enough.
+    frontier: list[tuple[int, int, int, list[Choice]]] = [(0, 0, 0, [])]
+    pushed = itertools.count(1)
     while frontier and report.schedules < limit:
-        prefix = frontier.pop()
+        *_, prefix = heapq.heappop(frontier)
         schedule, broken, story = play(Strategy(prefix))
         report.schedules += 1
         report.faults += faults_in(schedule)
@@ -669,8 +685,8 @@ def explore(
                 options += [(here.task, fault) for fault in faults if fault != here.fault]
             for task, fault in options:
                 branch = [*schedule[:index], Choice(here.enabled, task, fault)]
-                if preemptions(branch) <= bound:
-                    frontier.append(branch)
+                if (switches := preemptions(branch)) <= bound:
+                    heapq.heappush(frontier, (index, switches + faults_in(branch), next(pushed), branch))
     for seed in seeds:
         schedule, broken, story = play(Strategy(rng=random.Random(seed), fault_rate=fault_rate))
         report.schedules += 1
