@@ -21,7 +21,7 @@ PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest model demo invoke emulator package release bench lock clean \
+.PHONY: help test lint typecheck cfn-lint pytest model explore demo invoke emulator package release bench lock clean \
 	local-invoke python-3.13
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make package   sam validate --lint and sam build, offline; prints the artifact's size"
 	@echo "make bench     the provider against its floor: cold start, memory, warm cost, makespan, size"
 	@echo "make model     many more random stack lives than make test plays (EXAMPLES=100 STEPS=10 by default)"
+	@echo "make explore   the handler under every schedule of each scenario up to 2 preemptions, and random ones with faults"
 	@echo "make lock      pin every dependency, with hashes, from the *.in files (needs PyPI)"
 	@echo "make release   dist/: the zipped function and a template to deploy it, named with the version"
 
@@ -75,6 +76,12 @@ model: $(STAMP)
 	PROVIDER_MODEL_EXAMPLES=$(or $(EXAMPLES),100) PROVIDER_MODEL_STEPS=$(or $(STEPS),10) \
 		$(BIN)/python -m pytest tests/operations/test_stack_model.py tests/operations/test_provider_model.py \
 		-q -p no:randomly --durations=0 -s
+
+# The explorer run long (tests/support/explorer.py): make test explores every schedule with one
+# preemption, 12 a scenario, and 6 random ones. BOUND, SCHEDULES and SEEDS scale it.
+explore: $(STAMP)
+	@$(BIN)/python -m tests.tools.explore --bound $(or $(BOUND),2) --schedules $(or $(SCHEDULES),400) \
+		--seeds $(or $(SEEDS),100)
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.tools.demo
