@@ -17,14 +17,18 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 from tests.support.emulator import LEDGER_TABLE, REGION
 
 
-def answers_table_of_1_0_0(answers_table: str, age_s: float = 30 * 24 * 3600) -> None:
-    """As if the answers table were 1.0.0's, made long before the upgrade made the ledger."""
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(answers_table)
+def answers_table_of_1_0_0(answers_table: str, age_s: float = 30 * 24 * 3600, ledger: str = LEDGER_TABLE) -> None:
+    """As if the answers table were 1.0.0's, made long before the upgrade made the ledger, and the
+    upgrade not yet recorded in the ledger."""
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
+    table = backend.get_table(answers_table)
     table.created_at = table.created_at - datetime.timedelta(seconds=age_s)
+    backend.get_table(ledger).delete_item(DynamoType({"S": "#upgraded-from-1.0.0"}), None)
 
 
 def made_by_1_0_0(dynamodb: Any, physical_id: str, ledger: str = LEDGER_TABLE) -> None:

@@ -139,3 +139,58 @@ def test_create_whose_answer_save_outlasts_the_deadline_still_answers_success_na
     assert answer["Data"]["Scopes"] == f"{API}/read {API}/write"
     assert quick.send(event) == answer, "a repeated delivery gets the same answer"
     assert quick.writes == ["CreateResourceServer"]
+
+
+class ProcessDied(BaseException):
+    """The function's process ends here, as when Lambda kills it: no handler of ours runs."""
+
+
+def dies_midway(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resource_server import plan
+
+    def dying(*_args: Any) -> Any:
+        raise ProcessDied
+
+    monkeypatch.setattr(plan, "carry_out", dying)
+
+
+def test_lambdas_retry_of_an_attempt_that_died_answers_even_when_service_timeout_ends_first(
+    replaying: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resource_server import plan
+
+    carry_out = plan.carry_out
+    event = events.request("Create", events.properties(pool, ServiceTimeout="300"))
+    first = LambdaContext(900)
+    dies_midway(monkeypatch)
+    with pytest.raises(ProcessDied):
+        replaying.handler(event, first)
+    monkeypatch.setattr(plan, "carry_out", carry_out)
+    retry = LambdaContext(900)
+    retry.aws_request_id = first.aws_request_id  # Lambda's retry carries its attempt's request id
+
+    replaying.handler(event, retry)
+
+    assert [a["Status"] for a in replaying.answers] == ["SUCCESS"], (
+        "the retry answers, well before CloudFormation stops"
+    )
+
+
+def test_a_duplicate_that_cannot_read_the_answers_store_stays_silent(
+    replaying: Harness, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+    from botocore.exceptions import ClientError
+
+    event = events.request("Create", events.properties(pool))
+    dies_midway(monkeypatch)
+    with pytest.raises(ProcessDied):
+        replaying.handler(event, LambdaContext(900))  # in progress, in another invocation: it may still answer
+
+    def unreadable(*_args: Any, **_kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "GetItem")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "get_record", unreadable)
+    replaying.handler(event, LambdaContext(900))
+
+    assert replaying.answers == [], "never a second answer, such as FAILED Internal error, after one that may come"
