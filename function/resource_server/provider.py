@@ -90,12 +90,12 @@ class Provider:
         self.replay.start(str(context.aws_request_id))
         self.responder.start(envelope, self._progress, self.budget.end)
 
-    def on_request(self, _raw_event: object, context: Any) -> Answer | None:
+    def on_request(self, _raw_event: object, _context: object) -> Answer | None:
         """crhelper's function for every request type: the answer, or None when another delivery answers."""
         request = self._request
         assert request is not None
         try:
-            answer = self.replay.answer(request, context, lambda: self.work_out(request))
+            answer = self.replay.answer(request, lambda: self.work_out(request))
         except DuplicateInFlight:
             return None
         self.log.append_keys(PhysicalResourceId=answer.physical_id)

@@ -68,7 +68,7 @@ class Replay:
         """A new request, delivered in Lambda invocation `invocation_id`."""
         self._invocation, self._in_progress_of = invocation_id, None
 
-    def answer(self, request: Request, context: Any, work_out: Callable[[], Answer]) -> Answer:
+    def answer(self, request: Request, work_out: Callable[[], Answer]) -> Answer:
         """The answer this request got before, or else `work_out()`'s, kept for the next delivery.
         Raises DuplicateInFlight when another delivery of it has answered, or still can."""
         if self.table_name is None:

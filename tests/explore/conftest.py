@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tests.support import emulator
+from tests.support.scenarios import in_moto
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +24,8 @@ def world() -> Iterator[None]:
             "AWS_SECRET_ACCESS_KEY": "testing",
         }.items():
             patch.setenv(key, value)
-        emulator.install()
         # Thousands of requests fail on purpose here: their log lines would bury the one that matters.
         for name in ("resource_server", "crhelper"):
             patch.setattr(logging.getLogger(name), "level", logging.CRITICAL)
-        with mock_aws():
-            dynamodb = boto3.client("dynamodb")
-            emulator.create_ledger_table(dynamodb)
-            dynamodb.create_table(
-                TableName=emulator.IDEMPOTENCY_TABLE,
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+        with in_moto():
             yield

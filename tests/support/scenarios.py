@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto import mock_aws
 
 from resource_server.ownership import LIVE
 from resource_server.startup import Configuration
-from tests.support import events, legacy
+from tests.support import emulator, events, legacy
 from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE
 from tests.support.explorer import Choice, Play, Simulation, Strategy
 from tests.support.stack_operations import Custom, ModelStack, Sibling
@@ -133,6 +135,24 @@ class World:
 
 def cognito() -> Any:
     return boto3.client("cognito-idp")
+
+
+@contextmanager
+def in_moto() -> Iterator[None]:
+    """The explorer's AWS: moto in this process, with the emulator's extension and the provider's
+    tables, which every schedule shares (each plays in a user pool and stacks of its own).
+    AWS_* variables must aim at no endpoint but moto's."""
+    emulator.install()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        emulator.create_ledger_table(dynamodb)
+        dynamodb.create_table(
+            TableName=IDEMPOTENCY_TABLE,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield
 
 
 def until_settled(stack: ModelStack, status: str) -> str:

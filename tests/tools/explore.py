@@ -12,12 +12,9 @@ import os
 import sys
 import time
 
-import boto3
-from moto import mock_aws
-
 from tests.support import emulator
 from tests.support.explorer import Report, explore, shrink
-from tests.support.scenarios import SCENARIOS, play
+from tests.support.scenarios import SCENARIOS, in_moto, play
 
 
 def main() -> int:
@@ -35,17 +32,8 @@ def main() -> int:
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(key, None)
     logging.disable(logging.CRITICAL)  # thousands of requests fail on purpose
-    emulator.install()
     total = Report(bound=args.bound)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        emulator.create_ledger_table(dynamodb)
-        dynamodb.create_table(
-            TableName=emulator.IDEMPOTENCY_TABLE,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with in_moto():
         for scenario in SCENARIOS:
             began = time.monotonic()
             report = explore(
