@@ -29,10 +29,11 @@ def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
             pass  # a record exists: read it, and decide below
     request = work.request
     record, _ = read(server.id, work)
-    # What Cognito holds may have changed with the record since the first look (another request
-    # made, deleted or took the server): the claim below rests on the record as read, so the
-    # look it decides by is taken after that read.
-    held = _look(server, work)
+    if record is not None:
+        # A request of this provider acted on the server, and may have made, deleted or taken it
+        # since the first look: the claim below rests on the record as read, so the look it
+        # decides by is taken after that read. With no record, none did.
+        held = _look(server, work)
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
         if record.state in (State.MADE, State.ADOPTED, State.HELD):
             logger.info("This request already made or adopted the server; answering as it did")
