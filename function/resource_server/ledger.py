@@ -125,34 +125,30 @@ class Ledger:
 
     def line_ahead(self, mine: Lease, now: float) -> Line | None:
         """How many leases began before `mine` and can still write at `now`, in its pool and in
-        all; None when they can't be read. Counts only: the line's records never leave DynamoDB."""
+        all; None when they can't be read. One Query of the queue index gives both counts: each
+        entry carries its pool."""
+        values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
+        in_pool = in_account = 0
+        token = None
         try:
-            in_pool, in_account = (self._count_ahead(mine, now, pool) for pool in (mine.pool, None))
+            while True:
+                page = self._client.query(
+                    TableName=self.table_name,
+                    IndexName=QUEUE_INDEX,
+                    KeyConditionExpression="#queue = :writes AND began < :mine",
+                    FilterExpression="writes_until > :now",
+                    ProjectionExpression="#pool",
+                    ExpressionAttributeNames={"#queue": "queue", "#pool": "pool"},
+                    ExpressionAttributeValues=values,
+                    **({"ExclusiveStartKey": token} if token else {}),
+                )
+                items = page.get("Items", [])
+                in_account += len(items)
+                in_pool += sum(1 for item in items if item.get("pool", {}).get("S") == mine.pool)
+                if not (token := page.get("LastEvaluatedKey")):
+                    return Line(in_pool, in_account)
         except (ClientError, BotoCoreError, OutOfTime):
             return None
-        return Line(in_pool, in_account)
-
-    def _count_ahead(self, mine: Lease, now: float, pool: str | None) -> int:
-        values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
-        condition = "writes_until > :now"
-        if pool is not None:
-            values[":pool"] = {"S": pool}
-            condition += " AND #pool = :pool"
-        count, token = 0, None
-        while True:
-            page = self._client.query(
-                TableName=self.table_name,
-                IndexName=QUEUE_INDEX,
-                Select="COUNT",
-                KeyConditionExpression="#queue = :writes AND began < :mine",
-                FilterExpression=condition,
-                ExpressionAttributeNames={"#queue": "queue", **({"#pool": "pool"} if pool is not None else {})},
-                ExpressionAttributeValues=values,
-                **({"ExclusiveStartKey": token} if token else {}),
-            )
-            count += int(page.get("Count", 0))
-            if not (token := page.get("LastEvaluatedKey")):
-                return count
 
     # Writing: each write is conditional on the version read, so two requests can't both win.
 
@@ -270,6 +266,8 @@ class Ledger:
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#server": "server"} if expected is None else {"#version": "version"},
+                # The item that failed the condition comes back with the failure: no read after it.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **values,
             )
         except ClientError as error:
@@ -277,11 +275,7 @@ class Ledger:
                 self._doubt(record, token)
                 raise failure("write the server's record", error) from error
             # A retry of a write whose first attempt landed finds its own token.
-            try:
-                landed = self._item(record.server_id)
-            except RequestFailed:
-                self._doubt(record, token)
-                raise
+            landed: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
             if landed is None or landed.get("write", {}).get("S") != token:
                 raise Contended from error
         except (BotoCoreError, OutOfTime) as error:
