@@ -40,7 +40,7 @@ from .contract import ResourceServer, ServerId
 from .event import Request, marker
 from .failure import RequestFailed
 from .pacing import Lease
-from .stack import CONTINUE_ROLLBACK, UPDATE_ROLLBACK, StackReader, needed
+from .stack import CONTINUE_ROLLBACK, UPDATE_ROLLBACK, StackReader, StatusUnknown, needed
 
 # X-Amz-Date counts whole seconds: an operation's own requests may be signed before its start event.
 CLOCK_SLACK_S = 1.0
@@ -209,17 +209,17 @@ def made_by_the_create_undone(record: Record, create_marker: str | None, request
 
 def adoption_succeeded(record: Record, stack: StackReader) -> bool:
     """Whether the operation that adopted the server succeeded: then the stack owns it, and a
-    Delete deletes it. Read from the stack's own events: its current operation's start, and only
-    while that is still the adopting one, the events since."""
+    Delete deletes it. Read from one reading of the stack's newest own events."""
     if record.operation is None:
         return False
     with needed(f"Could not tell whether the operation that adopted {record.server_id.identifier:.60} succeeded"):
-        started = stack.operation(record.owner.stack_id)
-        if started is not None and started.event_id != record.operation:
-            # A later operation began, and this resource outlived the one that adopted it: that
-            # one succeeded, as a failed one's rollback removes what it created. So no Delete,
-            # years on, needs the stack's history back to the adoption.
-            return True
-        succeeded = stack.operation_succeeded(record.owner.stack_id, record.operation)
+        current = stack.operation(record.owner.stack_id)
+        if current is None:
+            raise StatusUnknown("cloudformation:DescribeStackEvents found no such stack")
+    if current.event_id != record.operation:
+        # A later operation began, and this resource outlived the one that adopted it: that
+        # one succeeded, as a failed one's rollback removes what it created. So no Delete,
+        # years on, needs the stack's history back to the adoption.
+        return True
     # Still running: this Delete is its rollback, which gives the server back.
-    return bool(succeeded)
+    return bool(current.succeeded)

@@ -45,11 +45,23 @@ class Operation(NamedTuple):
     event_id: str
     began: float  # seconds since the epoch
     status: str  # the stack's newest own event, such as UPDATE_ROLLBACK_IN_PROGRESS
+    since: tuple[str, ...] = ()  # the stack's own statuses after the one that began it, oldest first
 
     @property
     def going_forward(self) -> bool:
         """Whether it still creates and updates: a Create that arrives otherwise was cancelled."""
         return self.status in OPERATION_STARTS
+
+    @property
+    def succeeded(self) -> bool | None:
+        """Whether it succeeded; None while it runs. Only its first outcome counts: a nested
+        stack's UPDATE_COMPLETE_CLEANUP_IN_PROGRESS can still be followed by a rollback."""
+        for status in self.since:
+            if status in SUCCEEDED:
+                return True
+            if status in FAILED:
+                return False
+        return None
 
 
 class StatusUnknown(Exception):
@@ -103,34 +115,19 @@ class StackReader:
         return status.endswith("_IN_PROGRESS")
 
     def operation(self, stack_id: str) -> Operation | None:
-        """The stack's current operation, from its newest own events; None when there is no such
-        stack. Raises StatusUnknown."""
-        status = None
+        """The stack's current operation, from one reading of its newest own events; None when
+        there is no such stack. Raises StatusUnknown."""
+        since: list[str] = []
         try:
             for event in self._own_events(stack_id):
-                status = status or str(event["ResourceStatus"])
                 if event["ResourceStatus"] in OPERATION_STARTS:
-                    return Operation(str(event["EventId"]), event["Timestamp"].timestamp(), status)
+                    status = since[0] if since else str(event["ResourceStatus"])
+                    began = event["Timestamp"].timestamp()
+                    return Operation(str(event["EventId"]), began, status, tuple(reversed(since)))
+                since.append(str(event["ResourceStatus"]))
         except StackMissing:
             return None
         raise StatusUnknown("the stack's events hold no start of its current operation")
-
-    def operation_succeeded(self, stack_id: str, start_event_id: str) -> bool | None:
-        """Whether the operation that `start_event_id` began succeeded; None while it runs.
-        Raises StatusUnknown, as when its start is no longer listed."""
-        since: list[str] = []
-        for event in self._own_events(stack_id):
-            if event["EventId"] == start_event_id:
-                break
-            since.append(event["ResourceStatus"])
-        else:
-            raise StatusUnknown("the stack's events no longer hold the operation that adopted the server")
-        for status in reversed(since):  # oldest first: the first outcome is the operation's own
-            if status in SUCCEEDED:
-                return True
-            if status in FAILED:
-                return False
-        return None
 
     def holds(self, stack_id: str, logical_id: str, physical_id: str) -> bool:
         """Whether the stack exists and its resource `logical_id` holds `physical_id`."""

@@ -185,7 +185,11 @@ def test_only_the_stacks_own_create_or_update_complete_counts_as_success(
     stubber.add_response("describe_stack_events", {"StackEvents": shown}, {"StackName": stack_id})
 
     with stubber:
-        assert stack.operation_succeeded(stack_id, shown[-1]["EventId"]) is succeeded
+        operation = stack.operation(stack_id)
+
+    assert operation is not None
+    assert operation.event_id == shown[-1]["EventId"]
+    assert operation.succeeded is succeeded
 
 
 @pytest.mark.parametrize(
