@@ -15,13 +15,13 @@ from .failure import RequestFailed
 from .ledger import Contended
 from .ownership import LIVE, Record, State
 from .stack import StatusUnknown
-from .work import Work, claim, read
+from .work import Work, claim, look, read
 
 logger = logging.getLogger(__name__)
 
 
 def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
-    held = _look(server, work)
+    held = look(server, work)
     if held is None:
         try:
             return make(server, None, work)  # the common case: no record either
@@ -33,7 +33,7 @@ def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
         # A request of this provider acted on the server, and may have made, deleted or taken it
         # since the first look: the claim below rests on the record as read, so the look it
         # decides by is taken after that read. With no record, none did.
-        held = _look(server, work)
+        held = look(server, work)
     if record is not None and record.request_id == request.request_id and record.owner == work.owner:
         if record.state in (State.MADE, State.ADOPTED, State.HELD):
             logger.info("This request already made or adopted the server; answering as it did")
@@ -61,12 +61,6 @@ def carry_out(server: ResourceServer, adopt: bool, work: Work) -> Answer:
             "to take it over, or delete it, or choose another Identifier"
         )
     return _adopt(server, held, record, work)
-
-
-def _look(server: ResourceServer, work: Work) -> Held | None:
-    held = work.services.cognito.describe(server.id)
-    ownership.refuse_if_managed(held, "taken over")
-    return held
 
 
 def _refuse_if_undone_since(record: Record | None, request: Request) -> None:

@@ -14,7 +14,7 @@ from .delivery import Answer
 from .failure import RequestFailed
 from .ledger import Contended
 from .ownership import LIVE, Record, State
-from .work import Work, claim, read
+from .work import Work, claim, look, read
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,14 @@ def replace(server: ResourceServer, current: ServerId, work: Work) -> Answer:
     """Make the new server; the old one stays for CloudFormation's cleanup. A replacement never
     takes over a server: if the new Identifier is held, it must be this resource's own, as when
     CloudFormation rolls a replacement back with an Update onto the server it replaced."""
-    cognito = work.services.cognito
-    current_record, _ = read(current, work)
-    ownership.refuse_if_superseded(current_record, work.request)
+    held = look(server, work)
+    if held is None:
+        try:
+            # The common case: no record of the new Identifier either. A forward Update that its
+            # rollback overtook finds the fence the rollback left there, and reads it below.
+            return _make_replacement(server, None, work)
+        except Contended:
+            pass
     record, _ = read(server.id, work)
     if record is not None and ownership.cancelled(record, work.request):
         raise RequestFailed("Superseded: the rollback of this Update has already run; this one changed nothing")
@@ -66,10 +71,12 @@ def replace(server: ResourceServer, current: ServerId, work: Work) -> Answer:
             "The Identifier is, or was, this resource's own server: back onto it", extra={"server": str(server.id)}
         )
         return in_place(server, work)
-    held = cognito.describe(server.id)
-    ownership.refuse_if_managed(held, "taken over")
+    if record is not None:
+        held = look(server, work)  # a request of this provider acted on it since the first look
     if held is None:
         return _make_replacement(server, record, work)
+    current_record, _ = read(current, work)
+    ownership.refuse_if_superseded(current_record, work.request)
     if record is None and ownership.rolling_back_a_replacement(
         server.id, current_record, work.request, work.services.stack
     ):

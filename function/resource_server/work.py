@@ -10,8 +10,8 @@ from typing import Any, NamedTuple
 
 from . import ownership
 from .clock import CLOCK
-from .cognito import Cognito
-from .contract import ServerId
+from .cognito import Cognito, Held
+from .contract import ResourceServer, ServerId
 from .delivery import Progress
 from .event import Request
 from .ledger import Ledger
@@ -58,3 +58,10 @@ def claim(work: Work, server_id: ServerId, expected: Record | None, **record: An
     return work.services.ledger.claim(
         server_id, expected, request_id=request.request_id, issued_at=request.issued_at, **record
     )
+
+
+def look(server: ResourceServer, work: Work) -> Held | None:
+    """What Cognito holds at the server's Identifier, refused if Cognito manages it itself."""
+    held = work.services.cognito.describe(server.id)
+    ownership.refuse_if_managed(held, "taken over")
+    return held

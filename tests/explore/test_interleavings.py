@@ -55,7 +55,7 @@ def summary(report: Report) -> str:
 def stale_look(monkeypatch: pytest.MonkeyPatch) -> None:
     """R1's fix off: a Create decides from its first look at Cognito, taken before any wait."""
     first: dict[tuple[int, Any], Any] = {}
-    real = create._look
+    real = create.look
 
     def look(server: Any, work: Any) -> Any:
         key = (id(work.progress), server.id)
@@ -63,7 +63,7 @@ def stale_look(monkeypatch: pytest.MonkeyPatch) -> None:
             first[key] = real(server, work)
         return first[key]
 
-    monkeypatch.setattr(create, "_look", look)
+    monkeypatch.setattr(create, "look", look)
 
 
 def retry_remakes(monkeypatch: pytest.MonkeyPatch) -> None:
