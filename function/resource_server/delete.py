@@ -12,13 +12,19 @@ from .cognito import Held, NotEnabled
 from .contract import ServerId
 from .failure import RequestFailed
 from .ownership import LIVE, Record, State
-from .work import Work, claim, read
+from .work import Work, as_this_request, claim, take
 
 logger = logging.getLogger(__name__)
 
 
 def carry_out(server_id: ServerId, adopt: bool, work: Work) -> None:
-    record, _ = read(server_id, work)
+    record, taken = take(server_id, work)
+    if taken and record is not None:  # this resource's, live, and leased to this request
+        adoption_failed = record.state is State.ADOPTED and not ownership.adoption_succeeded(
+            record, work.services.stack
+        )
+        release(as_this_request(record, work), work, adopted_failed=adoption_failed, claimed=True)
+        return
     returned = record if record is not None and record.returned and record.owner != work.owner else None
     if returned is not None:
         # Another resource adopted it and gave it back: to this one, whose server 1.0.0 made or

@@ -88,7 +88,7 @@ class Ledger:
             except RequestFailed:
                 landed = None
             if landed is not None and landed.get("write", {}).get("S") == token:
-                self._held = record
+                self._held = _record(landed)
         self._in_doubt = None
         if (held := self._held) is None:
             return
@@ -168,13 +168,7 @@ class Ledger:
     ) -> Record:
         """Take the server's lease and record `state` for `owner`. Raises Contended."""
         kept = expected if expected is not None and expected.owner == owner else None
-        lease = Lease(
-            holder=self.holder,
-            pool=server_id.user_pool_id,
-            began=CLOCK.time(),
-            # The last moment it can start a write: writers behind it don't count it after that.
-            writes_until=self._budget.epoch(self._budget.calls_end() - self._write_attempt_s),
-        )
+        lease = self._lease(server_id)
         record = Record(
             server_id=server_id,
             state=state,
@@ -192,6 +186,68 @@ class Ledger:
         self._write(record, expected)
         self._held = record
         return record
+
+    def take(self, server_id: ServerId, owner: Owner) -> tuple[Record | None, bool]:
+        """Write first, read on conflict: take the lease of a live record of `owner` that no other
+        request holds, in one write that returns the record; True then. Else the record as it is
+        (None when there is none), from the same call, and False."""
+        lease = self._lease(server_id)
+        values = {
+            ":stack": {"S": owner.stack_id},
+            ":logical": {"S": owner.logical_id},
+            ":gone": {"S": State.GONE.value},
+            ":holder": {"S": lease.holder},
+            ":began": {"N": str(lease.began)},
+            ":until": {"N": str(lease.writes_until)},
+            ":writes": {"S": "writes"},
+            ":one": {"N": "1"},
+            ":now": {"N": str(CLOCK.time())},
+            ":token": {"S": uuid.uuid4().hex},
+        }
+        try:
+            taken = self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(server_id),
+                UpdateExpression=(
+                    "SET holder = :holder, began = :began, writes_until = :until, #queue = :writes, "
+                    "#version = #version + :one, #write = :token"
+                ),
+                ConditionExpression=(
+                    "#stack = :stack AND #logical = :logical AND #state <> :gone "
+                    "AND (attribute_not_exists(holder) OR writes_until < :now OR holder = :holder)"
+                ),
+                ExpressionAttributeNames={
+                    "#stack": "stack",
+                    "#logical": "logical",
+                    "#state": "state",
+                    "#queue": "queue",
+                    "#version": "version",
+                    "#write": "write",
+                },
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if aws.code(error) != "ConditionalCheckFailedException":
+                raise failure("read the server's record", error) from error
+            item: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+            return (_record(item) if item else None), False
+        except (BotoCoreError, OutOfTime) as error:
+            # It may have landed: given back when the request ends (let_go), if it holds this token.
+            self._in_doubt = (Record(server_id, State.HELD, owner, "", "", None, 0, lease=lease), values[":token"]["S"])
+            raise failure("read the server's record", error) from error
+        self._held = _record(taken["Attributes"])
+        return self._held, True
+
+    def _lease(self, server_id: ServerId) -> Lease:
+        return Lease(
+            holder=self.holder,
+            pool=server_id.user_pool_id,
+            began=CLOCK.time(),
+            # The last moment it can start a write: writers behind it don't count it after that.
+            writes_until=self._budget.epoch(self._budget.calls_end() - self._write_attempt_s),
+        )
 
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""

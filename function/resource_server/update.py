@@ -14,14 +14,14 @@ from .delivery import Answer
 from .failure import RequestFailed
 from .ledger import Contended
 from .ownership import LIVE, Record, State
-from .work import Work, claim, look, read
+from .work import Work, as_this_request, claim, look, read, take
 
 logger = logging.getLogger(__name__)
 
 
 def in_place(server: ResourceServer, work: Work) -> Answer:
     cognito = work.services.cognito
-    record, _ = read(server.id, work)
+    record, taken = take(server.id, work)
     if record is not None and record.state in LIVE and record.owner != work.owner:
         if ownership.taken_in_this_rollback(record, work.request, work.services.stack):
             # The other resource's rollback Delete, in the cleanup to come, gives it back as it was,
@@ -35,13 +35,16 @@ def in_place(server: ResourceServer, work: Work) -> Answer:
     # The stack names this server: it is this resource's, whatever the record said (none, for a
     # server 1.0.0 made). The write that gives the lease back settles an adoption.
     live = record if record is not None and record.state in LIVE else None
-    claimed = claim(
-        work,
-        server.id,
-        record,
-        state=live.state if live else State.HELD,
-        origin=None if live else ("1.0.0" if record is None else "made"),
-    )
+    if taken and live is not None:
+        claimed = as_this_request(live, work)
+    else:
+        claimed = claim(
+            work,
+            server.id,
+            record,
+            state=live.state if live else State.HELD,
+            origin=None if live else ("1.0.0" if record is None else "made"),
+        )
     cognito.converge(server, held)
     work.services.ledger.settle(claimed, State.HELD)
     return outputs.answer(server)

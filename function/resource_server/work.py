@@ -51,6 +51,23 @@ def read(server_id: ServerId, work: Work) -> tuple[Record | None, bool]:
     return ledger.wait(record), True
 
 
+def take(server_id: ServerId, work: Work) -> tuple[Record | None, bool]:
+    """This resource's live record, its lease taken for this request in one write, and True; or,
+    when the record is not that (another's, gone, none, or held by another request), the record
+    once no other request holds its lease, and False: write first, read on conflict. A record
+    taken keeps the request that last moved it until this one settles it."""
+    ledger = work.services.ledger
+    record, taken = ledger.take(server_id, work.owner)
+    if taken or record is None or not record.leased_by_other(ledger.holder, CLOCK.time()):
+        return record, taken
+    return ledger.wait(record), False
+
+
+def as_this_request(record: Record, work: Work) -> Record:
+    """A record taken for this request, as it settles it: moved by this request."""
+    return record._replace(request_id=work.request.request_id, issued_at=work.request.issued_at)
+
+
 def claim(work: Work, server_id: ServerId, expected: Record | None, **record: Any) -> Record:
     """Take the server's lease for this request, recording what `record` says (ledger.Ledger.claim)."""
     request = work.request
