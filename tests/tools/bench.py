@@ -31,6 +31,7 @@ import boto3
 
 from resource_server import aws, budget, pacing
 from tests.support import events, lambda_runtime, simulation
+from tests.support.cloudformation import set_stack_status
 from tests.support.emulator import (
     FAULTS,
     IDEMPOTENCY_TABLE,
@@ -588,34 +589,69 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
 
 
 def calls_per_request(emulator: CognitoEmulator, function: LocalLambda) -> list[Figure]:
-    """Figure 7: each AWS call a Create, an Update and a Delete makes, counted, against the one
-    Cognito write that is its floor. The ledger's share is what knowing ownership costs."""
+    """Figure 7: each AWS call one request makes, counted where it arrives, against its floor:
+    the Cognito write it needs (and, for an adoption, the look that finds the server). The rest is
+    what knowing ownership (the ledger) and answering once (the answers store) cost."""
     pool = emulator.create_user_pool("bench-calls")
-    props = events.properties(pool, identifier="https://calls.example.com")
-    renamed = events.properties(pool, identifier="https://calls.example.com", name="Renamed")
-    physical_id = f"{pool}|https://calls.example.com"
-    requests = [
-        ("Create", events.request("Create", props)),
-        ("Update", events.request("Update", renamed, physical_id=physical_id, old_properties=props)),
-        ("Delete", events.request("Delete", renamed, physical_id=physical_id)),
+    api, moved = "https://calls.example.com", "https://calls-v2.example.com"
+    props = events.properties(pool, identifier=api)
+    renamed = events.properties(pool, identifier=api, name="Renamed")
+    replaced = events.properties(pool, identifier=moved, name="Renamed")
+    adopted = events.properties(pool, identifier="https://adopted.example.com", AdoptExisting="true")
+    emulator.client().create_resource_server(UserPoolId=pool, Identifier=adopted["Identifier"], Name="By hand")
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench-calls/1c2fa620-982a-11e3-aff7-50e2416294e0"
+    emulator.create_stack(stack_id)
+    in_stack = {"StackId": stack_id, "LogicalResourceId": "Adopted"}
+    # (what, the request, its floor, its goal in calls, what happens in the stack before it)
+    requests: list[tuple[str, dict[str, Any], int, int, str | None]] = [
+        ("Create", events.request("Create", props), 1, 6, None),
+        (
+            "Update in place",
+            events.request("Update", renamed, physical_id=f"{pool}|{api}", old_properties=props),
+            1,
+            6,
+            None,
+        ),
+        (
+            "Update with a new Identifier",
+            events.request("Update", replaced, physical_id=f"{pool}|{api}", old_properties=renamed),
+            1,
+            6,
+            None,
+        ),
+        ("Delete", events.request("Delete", replaced, physical_id=f"{pool}|{moved}"), 1, 6, None),
+        ("Create with AdoptExisting", {**events.request("Create", adopted), **in_stack}, 2, 8, "CREATE_IN_PROGRESS"),
+        (
+            "rollback Delete of an adoption",
+            {**events.request("Delete", adopted, physical_id=f"{pool}|{adopted['Identifier']}"), **in_stack},
+            1,
+            7,
+            "ROLLBACK_IN_PROGRESS",
+        ),
     ]
     figures = []
-    for kind, event in requests:
+    for kind, event, floor, goal, stack_status in requests:
+        if stack_status:
+            set_stack_status(stack_id, stack_status)
         FAULTS.reset()
         answer = function.send(event)
         assert answer["Status"] == "SUCCESS", answer["Reason"]
         counted = dict(FAULTS.attempts)
         cognito_calls = sum(v for k, v in counted.items() if k.endswith("ResourceServer"))
         ledger = {k: v for k, v in counted.items() if k in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")}
+        others = {k: v for k, v in counted.items() if k.startswith("DescribeStack")}
         total = sum(counted.values())
         figures.append(
             Figure(
                 f"7. AWS calls of one {kind}",
                 "calls",
                 [total],
-                [1],
-                note=f"Cognito {cognito_calls}, DynamoDB {sum(ledger.values())} ({_counts(ledger)}); "
-                "floor: the write alone",
+                [floor],
+                goal=goal / floor,
+                note=f"Cognito {cognito_calls}, DynamoDB {sum(ledger.values())} ({_counts(ledger)})"
+                + (f", CloudFormation {sum(others.values())}" if others else "")
+                + f"; goal {goal} calls; floor: "
+                + ("the look and the write" if floor == 2 else "the write alone"),
             )
         )
     return figures
