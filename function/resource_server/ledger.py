@@ -32,12 +32,16 @@ from .clock import CLOCK
 from .contract import ResourceServer, ServerId
 from .failure import RequestFailed
 from .ownership import Owner, Record, State
-from .pacing import Lease, Line
+from .pacing import Ahead, Lease, Line
 
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
+# A lease marked as one whose request died: its pool, so marked, is counted in no line.
+STALE = "stale:"
+# The most leases one writer marks: as many as the pool's rate serves while a line stalls.
+STALE_AT_MOST = 15
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
@@ -125,10 +129,11 @@ class Ledger:
 
     def line_ahead(self, mine: Lease, now: float) -> Line | None:
         """How many leases began before `mine` and can still write at `now`, in its pool and in
-        all; None when they can't be read. One Query of the queue index gives both counts: each
-        entry carries its pool."""
+        all, and the first of those in its pool; None when they can't be read. One Query of the
+        queue index gives it all: each entry carries its pool, and a stale one is marked there."""
         values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
         in_pool = in_account = 0
+        ahead: list[Ahead] = []
         token = None
         try:
             while True:
@@ -137,18 +142,47 @@ class Ledger:
                     IndexName=QUEUE_INDEX,
                     KeyConditionExpression="#queue = :writes AND began < :mine",
                     FilterExpression="writes_until > :now",
-                    ProjectionExpression="#pool",
-                    ExpressionAttributeNames={"#queue": "queue", "#pool": "pool"},
+                    ProjectionExpression="#server, #pool, holder, writes_until",
+                    ExpressionAttributeNames={"#queue": "queue", "#pool": "pool", "#server": "server"},
                     ExpressionAttributeValues=values,
                     **({"ExclusiveStartKey": token} if token else {}),
                 )
-                items = page.get("Items", [])
-                in_account += len(items)
-                in_pool += sum(1 for item in items if item.get("pool", {}).get("S") == mine.pool)
+                for item in page.get("Items", []):
+                    pool = item.get("pool", {}).get("S", "")
+                    if pool.startswith(STALE):
+                        continue
+                    in_account += 1
+                    if pool == mine.pool:
+                        in_pool += 1
+                        if len(ahead) < STALE_AT_MOST:
+                            until = float(item.get("writes_until", {}).get("N", "0"))
+                            ahead.append(Ahead(item["server"]["S"], item.get("holder", {}).get("S", ""), until))
                 if not (token := page.get("LastEvaluatedKey")):
-                    return Line(in_pool, in_account)
+                    return Line(in_pool, in_account, tuple(ahead))
         except (ClientError, BotoCoreError, OutOfTime):
             return None
+
+    def mark_stale(self, ahead: tuple[Ahead, ...]) -> None:
+        """Leave leases that stood still ahead out of the line: their requests died, and a lease
+        stands until its time ends. Marked in the queue's own field, and only while the lease is
+        the one seen: ownership reads none of it, and the record's next write clears it."""
+        for lease in ahead:
+            pool = ServerId.parse(lease.server)
+            try:
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key={"server": {"S": lease.server}},
+                    UpdateExpression="SET #pool = :stale",
+                    ConditionExpression="holder = :holder AND writes_until = :until",
+                    ExpressionAttributeNames={"#pool": "pool"},
+                    ExpressionAttributeValues={
+                        ":stale": {"S": STALE + (pool.user_pool_id if pool else "")},
+                        ":holder": {"S": lease.holder},
+                        ":until": {"N": repr(lease.writes_until)},
+                    },
+                )
+            except (ClientError, BotoCoreError, OutOfTime) as error:
+                logger.info("A stale lease was not marked", extra={"error": aws.code(error) or type(error).__name__})
 
     # Writing: each write is conditional on the version read, so two requests can't both win.
 

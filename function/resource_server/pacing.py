@@ -42,8 +42,10 @@ class Pacing:
         return self.rng.uniform(0, min(self.BASE_S * 2 ** (attempts - 1), self.CAP_S))
 
 
-POOL_RATE = 5.0  # writes a second per user pool (Cognito's quota)
-ACCOUNT_RATE = 15.0  # writes a second per account, across its pools
+# Cognito's default quotas: writes a second per user pool, and per account across its pools. An
+# account may have them raised (its provisioned limits): the template's rate parameters say so.
+POOL_RATE = 5.0
+ACCOUNT_RATE = 15.0
 # The first writers in line try again within a third of a slot, so that a freed slot is taken at
 # once; the rest sleep until close to their turn (`make bench`, figure 5, tuned in its simulation).
 ATTEMPT_WINDOW = 2
@@ -79,20 +81,40 @@ class Lease(NamedTuple):
     writes_until: float  # seconds since the epoch: it starts no Cognito write after this
 
 
+class Rates(NamedTuple):
+    """The write rates the account's Cognito allows: per user pool, and per account."""
+
+    pool: float = POOL_RATE
+    account: float = ACCOUNT_RATE
+
+
+DEFAULT_RATES = Rates()
+
+
+class Ahead(NamedTuple):
+    """A lease ahead in the line, as the ledger can find it again: to mark it stale."""
+
+    server: str
+    holder: str
+    writes_until: float
+
+
 class Line(NamedTuple):
-    """The writers ahead of one, that can still write: in its pool, and in the whole account."""
+    """The writers ahead of one, that can still write: in its pool, and in the whole account;
+    and the first of those in its pool, oldest first."""
 
     in_pool: int
     in_account: int
+    ahead: tuple[Ahead, ...] = ()
 
 
-def wait_for_turn(line: Line) -> tuple[float, float]:
+def wait_for_turn(line: Line, rates: Rates = DEFAULT_RATES) -> tuple[float, float]:
     """Seconds until a writer can expect a free slot, if every writer ahead takes one first; and
     the slot of the rate that binds: its pool's, or the account's."""
-    pool_wait, account_wait = line.in_pool / POOL_RATE, line.in_account / ACCOUNT_RATE
+    pool_wait, account_wait = line.in_pool / rates.pool, line.in_account / rates.account
     if account_wait >= pool_wait and account_wait > 0:
-        return account_wait, 1 / ACCOUNT_RATE
-    return pool_wait, 1 / POOL_RATE
+        return account_wait, 1 / rates.account
+    return pool_wait, 1 / rates.pool
 
 
 class Watch(NamedTuple):
@@ -114,10 +136,10 @@ def watch(previous: Watch | None, line: Line, now: float) -> Watch:
     )
 
 
-def stalled(seen: Watch, now: float) -> bool:
+def stalled(seen: Watch, now: float, rates: Rates = DEFAULT_RATES) -> bool:
     """Whether the writers ahead, in the line whose rate binds, have not moved for STALL_S."""
-    wait, slot = wait_for_turn(seen.line)
-    since = seen.account_since if slot == 1 / ACCOUNT_RATE else seen.pool_since
+    wait, slot = wait_for_turn(seen.line, rates)
+    since = seen.account_since if slot == 1 / rates.account else seen.pool_since
     return wait > 0 and now - since >= STALL_S
 
 
@@ -129,10 +151,12 @@ class Move(NamedTuple):
     at_head: bool = False  # no writer of ours is ahead of it
 
 
-def next_move(line: Line, *, refused_at_head: int, rng: random.Random, round_trip_s: float) -> Move:
+def next_move(
+    line: Line, *, refused_at_head: int, rng: random.Random, round_trip_s: float, rates: Rates = DEFAULT_RATES
+) -> Move:
     """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
     `refused_at_head`: how often in a row this writer was throttled with none of ours ahead."""
-    wait, slot = wait_for_turn(line)
+    wait, slot = wait_for_turn(line, rates)
     if wait < slot / 2:
         # None of ours ahead, yet refused: the last writer took the slot, or writers not ours
         # share the pool. Try again at once, then, if refused again and again, back off.
@@ -166,14 +190,18 @@ class Turns(Pacing):
         ahead: Callable[[Lease, float], Line | None],
         mine: Callable[[], Lease | None],
         *,
+        stale: Callable[[tuple[Ahead, ...]], None] = lambda _ahead: None,
         epoch: Callable[[float], float],
+        rates: Rates = DEFAULT_RATES,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__()
         self._ahead = ahead  # the line ahead of a lease at a moment, or None when it can't be read
         self._mine = mine  # this request's lease, or None when it holds none
+        self._stale = stale  # marks leases whose requests died, so that the line stops counting them
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
+        self.rates = rates
         self._clock = clock or CLOCK.monotonic
         self._sleep = sleep or CLOCK.sleep
         self._following: _Following | None = None
@@ -191,14 +219,19 @@ class Turns(Pacing):
                 break
             now = self._clock()  # reading the line takes a round trip, or more when DynamoDB is slow
             seen.watch = watch(seen.watch, line, now)
-            if stalled(seen.watch, now):
+            if stalled(seen.watch, now, self.rates):
                 logger.warning(
                     "The writers ahead in line have not moved; pacing this write without the line",
                     extra={"ahead_in_pool": line.in_pool, "ahead_in_account": line.in_account, "seconds": STALL_S},
                 )
+                # What this writer learned, every writer behind it learns at its next reading:
+                # the leases that stood still ahead are left out of the line from now on.
+                self._stale(line.ahead)
                 seen.stalled = True
                 break
-            move = next_move(line, refused_at_head=seen.refused_at_head, rng=self.rng, round_trip_s=round_trip_s)
+            move = next_move(
+                line, refused_at_head=seen.refused_at_head, rng=self.rng, round_trip_s=round_trip_s, rates=self.rates
+            )
             if not move.attempt:
                 seen.read_at = None  # it sleeps: the line will have moved
             seen.refused_at_head = seen.refused_at_head + 1 if move.at_head else 0

@@ -18,7 +18,7 @@ from .delivery import Answer, Progress, failed_physical_id
 from .failure import DuplicateInFlight, RequestFailed
 from .ledger import Ledger
 from .legacy import Legacy
-from .pacing import Turns
+from .pacing import Rates, Turns
 from .replay import Replay
 from .responder import Responder
 from .stack import StackReader
@@ -64,7 +64,8 @@ class Provider:
         shared = aws.tables(budget.tables_end)
         replay = Replay(configuration.answers_table, budget, shared)
         ledger = Ledger(configuration.ledger_table, budget, shared, write_attempt_s=aws.COGNITO.attempt_s)
-        turns = Turns(ledger.line_ahead, lambda: ledger.lease, epoch=budget.epoch)
+        rates = Rates(configuration.pool_write_rate, configuration.account_write_rate)
+        turns = Turns(ledger.line_ahead, lambda: ledger.lease, stale=ledger.mark_stale, epoch=budget.epoch, rates=rates)
         cognito = Cognito.from_environment(budget.calls_end, turns, cognito_idp)
         # 1.0.0 kept its adoption records in the answers table.
         legacy = Legacy(configuration.answers_table, ledger, shared)

@@ -32,6 +32,9 @@ ENDPOINT_VARIABLES = (
 LEDGER_TABLE = "LEDGER_TABLE"
 ANSWERS_TABLE = "IDEMPOTENCY_TABLE"  # optional: without it, repeated deliveries are worked out again
 ALLOW_ADOPTION = "ALLOW_ADOPTION"
+# Cognito's write rates, when the account's are raised; empty: its default quotas.
+POOL_WRITE_RATE, ACCOUNT_WRITE_RATE = "POOL_WRITE_RATE", "ACCOUNT_WRITE_RATE"
+DEFAULT_RATES = {POOL_WRITE_RATE: 5.0, ACCOUNT_WRITE_RATE: 15.0}
 
 
 class Misconfigured(Exception):
@@ -46,6 +49,8 @@ class Configuration(NamedTuple):
     allow_adoption: bool
     log_level: str
     warning: str | None = None  # a setting that was ignored, to log once logging is set up
+    pool_write_rate: float = DEFAULT_RATES[POOL_WRITE_RATE]
+    account_write_rate: float = DEFAULT_RATES[ACCOUNT_WRITE_RATE]
 
 
 def configuration() -> Configuration:
@@ -58,7 +63,23 @@ def configuration() -> Configuration:
         allow_adoption=BOOLEANS[os.environ.get(ALLOW_ADOPTION, "true").strip().lower()],
         log_level=level,
         warning=warning,
+        pool_write_rate=write_rate(POOL_WRITE_RATE),
+        account_write_rate=write_rate(ACCOUNT_WRITE_RATE),
     )
+
+
+def write_rate(variable: str) -> float:
+    """A write rate the operator set, in writes a second; the default quota when unset."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return DEFAULT_RATES[variable]
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 10_000:
+        raise Misconfigured(f"{variable} {value[:20]!r} must be a number of writes a second, such as 5")
+    return rate
 
 
 def log_level() -> tuple[str, str | None]:

@@ -35,6 +35,13 @@ class Outcome:
     gave_up_at: float | None
     attempts: int
     accepted_at: float | None = None  # when Cognito took its write
+    readings: int = 0  # Queries of the line
+
+    @property
+    def calls(self) -> int:
+        """Every AWS call of its request: the answer kept (2), the look, the lease taken and
+        given back (2), its attempts, and its readings of the line."""
+        return 5 + self.attempts + self.readings
 
     @property
     def wait(self) -> float:
@@ -67,6 +74,10 @@ class Result:
     def attempts(self) -> int:
         return sum(o.attempts for o in self.outcomes)
 
+    @property
+    def calls_per_create(self) -> float:
+        return sum(o.calls for o in self.outcomes) / max(len(self.outcomes), 1)
+
     def order_correlation(self) -> float:
         """Spearman's rank correlation of queue order and order of success: 1.0 is first-come."""
         done = sorted(self.succeeded, key=lambda o: o.began)
@@ -85,11 +96,16 @@ def simulate(
     latency_s: float = 0.02,
     seed: int = 0,
     orphans: int = 0,
+    pool_rate: float = pacing.POOL_RATE,
+    index_lag_s: float = 0.0,
 ) -> Result:
     """Each writer takes its lease, then tries CreateResourceServer until it is accepted or, by the
     provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
-    `orphans`: leases at the head of pool-0's line whose requests died: they never write."""
+    `orphans`: leases at the head of pool-0's line whose requests died: they never write.
+    `index_lag_s`: how far the queue index, which DynamoDB keeps eventually consistent, lags the
+    table: a lease is counted once it has been there that long, and for that long after it went."""
     rng = random.Random(seed)
+    rates = pacing.Rates(pool_rate, account_rate or pacing.ACCOUNT_RATE)
     jitter = pacing.Pacing(rng)  # the provider's fallback pacing, on the same random stream
     calls_end = [w.arrives + w.budget_s - budget.ANSWER_RESERVE_S - budget.STORE_RESERVE_S for w in writers]
     # Before its first write a Create reads the ledger, looks at Cognito, and takes its lease.
@@ -104,10 +120,12 @@ def simulate(
     }
     began = {n: lease.began for n, lease in leases.items()}
     dead = {-1 - n: Lease(f"orphan-{n}", "pool-0", began=-1.0 + n / 1000, writes_until=900.0) for n in range(orphans)}
+    gone: dict[int, tuple[Lease, float]] = {}  # leases given back, and when: the index still shows them a while
     watches: dict[int, pacing.Watch] = {}  # how each writer has seen the line move, as Turns keeps it
     stalled: set[int] = set()
     read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
     attempts = dict.fromkeys(range(len(writers)), 0)
+    readings = dict.fromkeys(range(len(writers)), 0)
     refused_at_head = dict.fromkeys(range(len(writers)), 0)
     succeeded: dict[int, float] = {}
     accepted: dict[int, float] = {}
@@ -123,23 +141,28 @@ def simulate(
             arrives = now + latency_s / 2
             pool = writers[n].pool
             if arrives >= next_slot.get(pool, 0.0) and (account_rate is None or arrives >= next_account_slot):
-                next_slot[pool] = arrives + 1 / pacing.POOL_RATE
+                next_slot[pool] = arrives + 1 / pool_rate
                 if account_rate is not None:
                     next_account_slot = arrives + 1 / account_rate
                 succeeded[n], accepted[n] = now + latency_s, arrives
-                del leases[n]
+                gone[n] = (leases.pop(n), now + 2 * latency_s)  # given back by the write that records it
                 continue
             now += latency_s  # the throttled answer comes back
         if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
             now += latency_s  # a Query of the line
             read_at[n] = now
-        line = line_ahead({**dead, **leases}, leases[n], now)
+            readings[n] += 1
+        line = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)
         watches[n] = pacing.watch(watches.get(n), line, now)
-        if n in stalled or pacing.stalled(watches[n], now):
+        if n in stalled or pacing.stalled(watches[n], now, rates):
+            if n not in stalled:
+                mark_stale(dead, leases[n], now)
             stalled.add(n)  # from then on it paces itself with jitter, as Turns.delay does
             move = pacing.Move(jitter.delay(attempts[n], now, calls_end[n]), attempt=True)
         else:
-            move = pacing.next_move(line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s)
+            move = pacing.next_move(
+                line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s, rates=rates
+            )
             refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - aws.COGNITO.attempt_s
         final_look = last_attempt - pacing.FINAL_LOOK_S
@@ -155,7 +178,7 @@ def simulate(
             heapq.heappush(queue, (now + wait, n, True))
         else:
             gave_up[n] = now
-            del leases[n]
+            gone[n] = (leases.pop(n), now)
     return Result(
         [
             Outcome(
@@ -165,10 +188,31 @@ def simulate(
                 gave_up_at=gave_up.get(n),
                 attempts=attempts[n],
                 accepted_at=accepted.get(n),
+                readings=readings[n],
             )
             for n, w in enumerate(writers)
         ]
     )
+
+
+def mark_stale(dead: dict[int, Lease], mine: Lease, now: float) -> None:
+    """As Turns does when the line stalls: the leases that stood still ahead in its pool are marked
+    stale, and the line counts them no more, for every writer."""
+    for key, lease in list(dead.items()):
+        if lease.began < mine.began and lease.pool == mine.pool:
+            dead[key] = lease._replace(writes_until=now)
+
+
+def indexed(
+    leases: dict[int, Lease], gone: dict[int, tuple[Lease, float]], now: float, lag_s: float
+) -> dict[int, Lease]:
+    """The leases the queue index shows at `now`, `lag_s` behind the table: those there for at
+    least that long, and those given back less than that long ago."""
+    if lag_s <= 0:
+        return leases
+    shown = {n: lease for n, lease in leases.items() if lease.began + lag_s <= now}
+    shown.update({n: lease for n, (lease, at) in gone.items() if at + lag_s > now and lease.began + lag_s <= now})
+    return shown
 
 
 def line_ahead(leases: dict[int, Lease], mine: Lease, now: float) -> pacing.Line:

@@ -97,6 +97,33 @@ def test_sam_deploy_guided_asks_for_allow_adoption_and_samconfig_keeps_the_answe
     assert 'AllowAdoption="true"' in saved["parameter_overrides"]
 
 
+def test_the_accounts_write_rates_reach_the_pacing_and_sam_deploy_guided_asks_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parameters = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)["Parameters"]
+    saved = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]["deploy"]["parameters"]
+    assert (parameters["PoolWriteRate"]["Default"], parameters["AccountWriteRate"]["Default"]) == (5, 15)
+    assert 'PoolWriteRate="5"' in saved["parameter_overrides"]
+    assert template_environment()["POOL_WRITE_RATE"] == "PoolWriteRate"
+    assert template_environment()["ACCOUNT_WRITE_RATE"] == "AccountWriteRate"
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    monkeypatch.setenv("POOL_WRITE_RATE", "10")
+    monkeypatch.setenv("ACCOUNT_WRITE_RATE", "30")
+
+    assert Provider.from_environment().turns.rates == (10.0, 30.0)
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "fast"])
+def test_a_write_rate_that_is_no_positive_number_stops_the_provider_saying_so(
+    monkeypatch: pytest.MonkeyPatch, rate: str
+) -> None:
+    monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+    monkeypatch.setenv("POOL_WRITE_RATE", rate)
+
+    with pytest.raises(Misconfigured, match=r"POOL_WRITE_RATE .* must be a number of writes a second"):
+        Provider.from_environment()
+
+
 def test_the_ledger_and_the_answers_store_share_one_dynamodb_client(monkeypatch: pytest.MonkeyPatch) -> None:
     # One client, not one each: a botocore client took about 4 ms of init (`make bench`, figure 1).
     monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
