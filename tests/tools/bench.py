@@ -536,6 +536,7 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
             note=f"{len(pools.succeeded)}/300 succeeded; floor: 299/15",
         )
     )
+    figures += pace_under_strain()
     tight = [contended(emulator, function, runs.tight, TIGHT_BUDGET_S) for _ in range(runs.tight_runs)]
     for each in tight:
         leftovers += each["leftover"]
@@ -583,6 +584,62 @@ def _scale(emulator: CognitoEmulator, function: LocalLambda, runs: Runs) -> list
             [len(leftovers)],
             [],
             verdict="none: " + ("met" if not leftovers else f"NOT met ({', '.join(leftovers[:3])})"),
+        )
+    )
+    return figures
+
+
+def pace_under_strain() -> list[Figure]:
+    """Figure 5d: the pace, simulated at 50 ms, where it strains: an index DynamoDB keeps behind
+    its table (a lease counted only once it has been there that long, and that long after it
+    went), leases whose requests died, a raised rate; and the calls each create makes."""
+    latency = NOMINAL_LATENCY_S
+    figures = []
+    for lag in (1.0, 2.0):
+        lagging = simulation.simulate(simulation.at_once(150, budget_s=60.0), latency_s=latency, index_lag_s=lag)
+        figures.append(
+            Figure(
+                f"5d. 150 creates at once, the queue index {lag:g} s behind, 60 s each, simulated",
+                "s",
+                [lagging.makespan],
+                [simulation.rate_floor(150)],
+                goal=1.25 if lag == 1.0 else 2.0,
+                all_of=(len(lagging.succeeded), 150),
+                note=f"{len(lagging.succeeded)}/150 succeeded within a 60 s ServiceTimeout",
+            )
+        )
+    orphaned = simulation.simulate(simulation.at_once(50, budget_s=60.0), latency_s=latency, orphans=4)
+    figures.append(
+        Figure(
+            "5d. 50 creates at once behind 4 leases whose requests died, 60 s each, simulated",
+            "s",
+            [orphaned.makespan],
+            [simulation.rate_floor(50)],
+            verdict="every create succeeds: " + ("met" if len(orphaned.succeeded) == 50 else "NOT met"),
+            note=f"{len(orphaned.succeeded)}/50 succeeded; the stall the first writer sees is shared",
+        )
+    )
+    raised = simulation.simulate(simulation.at_once(150), latency_s=latency, pool_rate=10.0)
+    figures.append(
+        Figure(
+            "5d. 150 creates at once, one pool raised to 10/s, simulated",
+            "s",
+            [raised.makespan],
+            [simulation.rate_floor(150, 10.0)],
+            goal=1.2,
+            all_of=(len(raised.succeeded), 150),
+            note=f"{len(raised.succeeded)}/150 succeeded; floor: (N-1)/10",
+        )
+    )
+    hundred = simulation.simulate(simulation.at_once(100), latency_s=latency)
+    figures.append(
+        Figure(
+            "5d. AWS calls per create, 100 creates at once, simulated",
+            "calls",
+            [hundred.calls_per_create],
+            [1],
+            goal=10.0,
+            note="the answer kept, the look, the lease taken and given back, the attempts and the line's readings",
         )
     )
     return figures
