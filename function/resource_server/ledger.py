@@ -134,13 +134,14 @@ class Ledger:
         values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
         in_pool = in_account = 0
         ahead: list[Ahead] = []
+        shows_mine = False
         token = None
         try:
             while True:
                 page = self._client.query(
                     TableName=self.table_name,
                     IndexName=QUEUE_INDEX,
-                    KeyConditionExpression="#queue = :writes AND began < :mine",
+                    KeyConditionExpression="#queue = :writes AND began <= :mine",
                     FilterExpression="writes_until > :now",
                     ProjectionExpression="#server, #pool, holder, writes_until",
                     ExpressionAttributeNames={"#queue": "queue", "#pool": "pool", "#server": "server"},
@@ -149,6 +150,9 @@ class Ledger:
                 )
                 for item in page.get("Items", []):
                     pool = item.get("pool", {}).get("S", "")
+                    if item.get("holder", {}).get("S") == mine.holder:
+                        shows_mine = True  # its own: how far the index lags, it learns from this
+                        continue
                     if pool.startswith(STALE):
                         continue
                     in_account += 1
@@ -158,7 +162,7 @@ class Ledger:
                             until = float(item.get("writes_until", {}).get("N", "0"))
                             ahead.append(Ahead(item["server"]["S"], item.get("holder", {}).get("S", ""), until))
                 if not (token := page.get("LastEvaluatedKey")):
-                    return Line(in_pool, in_account, tuple(ahead))
+                    return Line(in_pool, in_account, tuple(ahead), shows_mine)
         except (ClientError, BotoCoreError, OutOfTime):
             return None
 

@@ -106,6 +106,9 @@ class Line(NamedTuple):
     in_pool: int
     in_account: int
     ahead: tuple[Ahead, ...] = ()
+    # Whether the reading showed the writer's own lease: the index it is read from lags its
+    # table, and until it shows a lease, it shows for as long the ones already given back.
+    shows_mine: bool = True
 
 
 def wait_for_turn(line: Line, rates: Rates = DEFAULT_RATES) -> tuple[float, float]:
@@ -152,26 +155,43 @@ class Move(NamedTuple):
 
 
 def next_move(
-    line: Line, *, refused_at_head: int, rng: random.Random, round_trip_s: float, rates: Rates = DEFAULT_RATES
+    line: Line,
+    *,
+    refused_at_head: int,
+    rng: random.Random,
+    round_trip_s: float,
+    rates: Rates = DEFAULT_RATES,
+    index_lag_s: float = 0.0,
 ) -> Move:
     """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
-    `refused_at_head`: how often in a row this writer was throttled with none of ours ahead."""
+    `refused_at_head`: how often in a row this writer was throttled with none of ours ahead.
+    `index_lag_s`: how far the index lags, as this writer saw its own lease appear in it: the
+    line counts, that long, writers that have gone, so a writer that near its turn tries."""
     wait, slot = wait_for_turn(line, rates)
     if wait < slot / 2:
         # None of ours ahead, yet refused: the last writer took the slot, or writers not ours
         # share the pool. Try again at once, then, if refused again and again, back off.
         ceiling = min(slot * HEAD_JITTER * 2 ** max(refused_at_head - 2, 0), HEAD_CAP_S)
         return Move(rng.uniform(0, ceiling), attempt=True, at_head=True)
-    if wait <= max(ATTEMPT_WINDOW * slot, WINDOW_ROUND_TRIPS * round_trip_s):
+    if wait <= max(ATTEMPT_WINDOW * slot, WINDOW_ROUND_TRIPS * round_trip_s, index_lag_s):
         return Move(rng.uniform(0, slot * HEAD_JITTER), attempt=True)
     recheck = max(RECHECK_S, wait / 2) * (1 - RECHECK_JITTER * rng.random())
-    return Move(min(wait - slot, recheck), attempt=False)
+    return Move(min(wait - max(slot, index_lag_s), recheck), attempt=False)
+
+
+def index_lag(estimate: float, began: float, now: float, shows_mine: bool, seen_before: bool) -> float:
+    """How far the index lags, as a writer learns it from its own lease, which began at `began`:
+    at least as long as a reading did not show it; at most until the reading that first did. A
+    lease shown from the first reading on says the index keeps up."""
+    if seen_before or (shows_mine and estimate == 0.0):
+        return estimate
+    return max(estimate, now - began)
 
 
 class _Following:
     """What Turns knows of one lease's line; it starts afresh when the request's lease changes."""
 
-    __slots__ = ("lease", "line", "read_at", "refused_at_head", "stalled", "watch")
+    __slots__ = ("index_lag_s", "lease", "line", "read_at", "refused_at_head", "seen_in_index", "stalled", "watch")
 
     def __init__(self, lease: Lease) -> None:
         self.lease = lease
@@ -180,6 +200,8 @@ class _Following:
         self.watch: Watch | None = None  # how the line has moved
         self.refused_at_head = 0  # how often in a row it was throttled with none of ours ahead
         self.stalled = False  # the line stopped moving: it paces itself from then on
+        self.index_lag_s = 0.0  # how far the index lags, as its own lease's appearance showed
+        self.seen_in_index = False
 
 
 class Turns(Pacing):
@@ -230,7 +252,12 @@ class Turns(Pacing):
                 seen.stalled = True
                 break
             move = next_move(
-                line, refused_at_head=seen.refused_at_head, rng=self.rng, round_trip_s=round_trip_s, rates=self.rates
+                line,
+                refused_at_head=seen.refused_at_head,
+                rng=self.rng,
+                round_trip_s=round_trip_s,
+                rates=self.rates,
+                index_lag_s=seen.index_lag_s,
             )
             if not move.attempt:
                 seen.read_at = None  # it sleeps: the line will have moved
@@ -256,4 +283,9 @@ class Turns(Pacing):
         if seen.read_at is not None and now - seen.read_at < REREAD_S:
             return seen.line
         seen.read_at, seen.line = now, self._ahead(seen.lease, self._epoch(now))
+        if seen.line is not None:
+            seen.index_lag_s = index_lag(
+                seen.index_lag_s, seen.lease.began, self._epoch(now), seen.line.shows_mine, seen.seen_in_index
+            )
+            seen.seen_in_index |= seen.line.shows_mine
         return seen.line

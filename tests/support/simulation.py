@@ -125,6 +125,8 @@ def simulate(
     stalled: set[int] = set()
     read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
     attempts = dict.fromkeys(range(len(writers)), 0)
+    lag_seen: dict[int, float] = {}  # how far each writer has seen the index lag
+    shown: set[int] = set()  # the writers whose own lease the index has shown
     readings = dict.fromkeys(range(len(writers)), 0)
     refused_at_head = dict.fromkeys(range(len(writers)), 0)
     succeeded: dict[int, float] = {}
@@ -148,10 +150,15 @@ def simulate(
                 gone[n] = (leases.pop(n), now + 2 * latency_s)  # given back by the write that records it
                 continue
             now += latency_s  # the throttled answer comes back
+        shows_mine = index_lag_s <= 0 or leases[n].began + index_lag_s <= now
         if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
             now += latency_s  # a Query of the line
             read_at[n] = now
             readings[n] += 1
+            # As Turns learns it: how far the index lags, from when it first shows the writer's own lease.
+            lag_seen[n] = pacing.index_lag(lag_seen.get(n, 0.0), leases[n].began, now, shows_mine, n in shown)
+            if shows_mine:
+                shown.add(n)
         line = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)
         watches[n] = pacing.watch(watches.get(n), line, now)
         if n in stalled or pacing.stalled(watches[n], now, rates):
@@ -161,7 +168,12 @@ def simulate(
             move = pacing.Move(jitter.delay(attempts[n], now, calls_end[n]), attempt=True)
         else:
             move = pacing.next_move(
-                line, refused_at_head=refused_at_head[n], rng=rng, round_trip_s=latency_s, rates=rates
+                line,
+                refused_at_head=refused_at_head[n],
+                rng=rng,
+                round_trip_s=latency_s,
+                rates=rates,
+                index_lag_s=lag_seen.get(n, 0.0),
             )
             refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
         last_attempt = calls_end[n] - aws.COGNITO.attempt_s

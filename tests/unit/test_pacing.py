@@ -292,6 +292,32 @@ def test_behind_four_dead_leases_fifty_creates_all_succeed_within_a_60_s_service
     assert result.makespan <= 1.6 * sim.rate_floor(50)
 
 
+@pytest.mark.parametrize(("lag_s", "within"), [(1.0, 1.25), (2.0, 60.0 / 29.8)])
+def test_with_the_queue_index_behind_its_table_150_creates_all_succeed_near_the_rate(
+    lag_s: float, within: float
+) -> None:
+    # The index still counts leases given back, as long as it lags: each writer learns how far
+    # from its own lease's appearance in it, and tries that near its turn.
+    result = sim.simulate(sim.at_once(150, budget_s=60.0), latency_s=0.05, index_lag_s=lag_s, seed=1)
+
+    assert len(result.succeeded) == 150, "within a 60 s ServiceTimeout"
+    assert result.makespan <= within * sim.rate_floor(150)
+
+
+def test_a_writer_learns_how_far_the_index_lags_from_its_own_lease() -> None:
+    began = 1_000.0
+    unseen = pacing.index_lag(0.0, began, 1_000.4, shows_mine=False, seen_before=False)
+    first_seen = pacing.index_lag(unseen, began, 1_001.2, shows_mine=True, seen_before=False)
+
+    assert (unseen, first_seen) == (pytest.approx(0.4), pytest.approx(1.2))
+    assert pacing.index_lag(first_seen, began, 1_030.0, shows_mine=True, seen_before=True) == first_seen
+    assert pacing.index_lag(0.0, began, 1_009.0, shows_mine=True, seen_before=False) == 0.0, "shown at once: no lag"
+    move = pacing.next_move(
+        pacing.Line(5, 5), refused_at_head=0, rng=random.Random(0), round_trip_s=0.05, index_lag_s=first_seen
+    )
+    assert move.attempt, "5 ahead at 5/s is a second: within what the index may still count of the gone"
+
+
 def test_a_raised_rate_is_kept_at_the_same_ratio_to_its_floor() -> None:
     result = sim.simulate(sim.at_once(150), latency_s=0.05, pool_rate=10.0, seed=1)
 
