@@ -52,7 +52,7 @@ ATTEMPT_WINDOW = 2
 HEAD_JITTER = 1 / 6
 # The rest sleep half their expected wait, or RECHECK_S if longer, less up to RECHECK_JITTER of
 # it: a writer far back reads the line a few times, not every few seconds, and writers released
-# together don't read it in step. Every reading is two Queries of one index partition; a hundred
+# together don't read it in step. Every reading is one Query of one index partition; a hundred
 # writers reading every 5 s in step kept `make bench`'s DynamoDB emulator saturated.
 RECHECK_S = 5.0
 RECHECK_JITTER = 0.25
