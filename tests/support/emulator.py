@@ -1,14 +1,14 @@
 """Cognito as the tests and `make demo` see it: moto, plus the two calls moto lacks.
 
-Why this exists: moto 5.2.5 implements CreateResourceServer and DescribeResourceServer
-but not UpdateResourceServer or DeleteResourceServer. This is the one place that adds
-them, following the Cognito API reference:
+Why this exists: moto implements CreateResourceServer and DescribeResourceServer but not
+UpdateResourceServer or DeleteResourceServer (checked against moto 5.2.6, the release the lock
+pins). This is the one place that adds them, following the Cognito API reference:
 
 - UpdateResourceServer replaces Name and the whole scope set; scopes left out are gone.
 - Identifier and UserPoolId can't change: they only address the server.
 - A missing user pool or server is ResourceNotFoundException, for Update and Delete alike.
 - A pool holds at most 25 resource servers (the default quota): LimitExceededException.
-- A server Cognito manages itself shows `ManagedBy` (botocore 1.44), set here with `manage()`.
+- A server Cognito manages itself shows `ManagedBy` (botocore 1.44.3), set here with `manage()`.
 
 What the tests' model of CloudFormation needs of moto's CloudFormation is in cloudformation.py.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -184,7 +185,7 @@ def delete_resource_server(self: CognitoIdpBackend, user_pool_id: str, identifie
 
 
 def manage(user_pool_id: str, identifier: str, by: str = "cognito") -> None:
-    """Mark a server as one Cognito manages itself, as its ManagedBy field says (botocore 1.44)."""
+    """Mark a server as one Cognito manages itself, as its ManagedBy field says (botocore 1.44.3)."""
     server = _server(cognitoidp_backends[DEFAULT_ACCOUNT_ID][REGION], user_pool_id, identifier)
     server.managed_by = by  # type: ignore[attr-defined]
 
@@ -275,6 +276,10 @@ def install() -> None:
             setattr(responses, method, _with_faults(operation, getattr(responses, method), xml))
 
 
+# A stack's ARN, which names the stack: arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>.
+STACK_ARN = r"arn:aws[\w-]*:cloudformation:[\w-]+:\d{12}:stack/([A-Za-z][A-Za-z0-9-]{0,127})/[\w-]+"
+
+
 class CognitoEmulator:
     """moto's server on 127.0.0.1 with the extension installed: Cognito for handlers in other processes."""
 
@@ -319,11 +324,15 @@ class CognitoEmulator:
         return pool_id
 
     def create_stack(self, stack_id: str) -> None:
-        """A stack in the emulator's CloudFormation under the id events carry, for the function to read."""
+        """A stack in the emulator's CloudFormation under the id events carry, for the function to
+        read. ValueError, saying so, when the id is not a stack's ARN, which names the stack."""
         backend = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION]
         if stack_id in backend.stacks:
             return
-        stack = backend.stacks.pop(cloudformation.new_stack(stack_id.split("/")[1]))
+        arn = re.fullmatch(STACK_ARN, stack_id)
+        if arn is None:
+            raise ValueError(f"{stack_id[:80]!r} is not a CloudFormation stack ARN")
+        stack = backend.stacks.pop(cloudformation.new_stack(arn.group(1)))
         stack.stack_id = stack_id
         backend.stacks[stack_id] = stack
 

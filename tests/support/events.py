@@ -44,13 +44,16 @@ def aimed(
         physical_id = aimed_event.get("PhysicalResourceId")
         if isinstance(physical_id, str) and physical_id.startswith(f"{EXAMPLE_POOL}|"):
             aimed_event["PhysicalResourceId"] = pool + physical_id[len(EXAMPLE_POOL) :]
-    old_request_id = aimed_event.get("RequestId", "")
-    request_id = str(uuid.uuid4()) if new_request_id else old_request_id
-    aimed_event["RequestId"] = request_id
+    old_request_id = aimed_event.get("RequestId")
+    if new_request_id:
+        aimed_event["RequestId"] = str(uuid.uuid4())
     if not isinstance(aimed_event.get("ResponseURL"), str):
         return aimed_event  # nowhere to answer: the handler says so
     parts = urlsplit(aimed_event["ResponseURL"])
-    path = parts.path.replace(old_request_id, request_id)  # the URL names its request, as CloudFormation's do
+    path = parts.path
+    # The URL names its request, as CloudFormation's do; a RequestId that is no text is the handler's to judge.
+    if new_request_id and isinstance(old_request_id, str) and old_request_id:
+        path = path.replace(old_request_id, aimed_event["RequestId"])
     query = parts.query
     if new_request_id or signed_at is not None:
         query = signed(query, time.time() if signed_at is None else signed_at)

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = ROOT / "function"
 TIMED_OUT = 124  # the child's exit code when Lambda's deadline kills it
 READY_FILE = "LAMBDA_RUNTIME_READY_FILE"  # touched by the child once its init phase is over
+# Lambda gives init 10 s; this much more, on a busy machine, before a process is taken for stuck.
+INIT_LIMIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -107,14 +109,25 @@ def deliver(process: subprocess.Popen[str], event: dict[str, Any]) -> None:
 def finish(process: subprocess.Popen[str], started: float) -> Invocation:
     assert process.stdout is not None
     logs = process.stdout.read()
-    code = process.wait()
-    outcome = "timeout" if code == TIMED_OUT else "response" if code == 0 else "error"
-    return Invocation(outcome, time.monotonic() - started, logs)
+    return Invocation(_outcome(process.wait()), time.monotonic() - started, logs)
+
+
+def _outcome(code: int) -> str:
+    return "timeout" if code == TIMED_OUT else "response" if code == 0 else "error"
 
 
 def invoke(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) -> Invocation:
+    """One invocation, stopped at the deadline; a process stuck before it starts (in init) is
+    killed INIT_LIMIT_S later, so that no caller can wait for ever."""
     started = time.monotonic()
-    return finish(start(event, env, timeout_s), started)
+    process = start(None, env, timeout_s)
+    try:
+        logs, _ = process.communicate(json.dumps(event), timeout=timeout_s + INIT_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        logs, _ = process.communicate()
+        return Invocation("timeout", time.monotonic() - started, logs)
+    return Invocation(_outcome(process.returncode), time.monotonic() - started, logs)
 
 
 class LocalLambda:
@@ -135,11 +148,26 @@ class LocalLambda:
         **env: str,
     ) -> dict[str, Any]:
         """Invoke on `event` (aimed at `pool` and the receiver); return the answer CloudFormation would get."""
-        aimed = events.aimed(event, pool=pool, receiver=self.receiver.host, new_request_id=new_request_id)
-        self.last = invoke(aimed, {**self.env, **env}, timeout_s)
+        aimed = self.run(event, pool=pool, timeout_s=timeout_s, new_request_id=new_request_id, **env)
+        assert self.last is not None
         if self.last.timed_out:
             raise TimeoutError(f"the function timed out after {timeout_s} s:\n{self.last.logs}")
         return self.receiver.answer_for(aimed["RequestId"], timeout_s=5)
+
+    def run(
+        self,
+        event: dict[str, Any],
+        *,
+        pool: str | None = None,
+        timeout_s: float = 60.0,
+        new_request_id: bool = True,
+        **env: str,
+    ) -> dict[str, Any]:
+        """Invoke on `event` aimed at `pool` and the receiver, however it ends (`last` says how);
+        return the event as aimed."""
+        aimed = events.aimed(event, pool=pool, receiver=self.receiver.host, new_request_id=new_request_id)
+        self.last = invoke(aimed, {**self.env, **env}, timeout_s)
+        return aimed
 
 
 def run_at_once(

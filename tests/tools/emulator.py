@@ -30,10 +30,18 @@ def can_listen(host: str, port: int) -> str | None:
     return None
 
 
+def port(text: str) -> int:
+    """A TCP port, 1 to 65535: argparse turns ValueError into one line of usage, not a traceback."""
+    number = int(text)
+    if not 0 < number < 65536:
+        raise ValueError(text)
+    return number
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="Docker's bridge (172.17.0.1) lets containers reach it")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=port, default=5000)
     args = parser.parse_args()
     if problem := can_listen(args.host, args.port):
         print(f"make emulator: {problem}", file=sys.stderr)

@@ -10,20 +10,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
-from resource_server.contract import USER_POOL_ID
+from resource_server.contract import USER_POOL_ID, ResourceServer
+from resource_server.event import MAX_RESPONSE_URL, can_answer
+from resource_server.outputs import data
 from tests.support.cloudformation import set_stack_status
 from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE, CognitoEmulator, running_emulator
 from tests.support.lambda_runtime import LocalLambda
 from tests.support.receiver import Receiver
+
+# Every call the tool makes to AWS_ENDPOINT_URL is bounded and tried once: an endpoint that holds
+# a connection open must not hold the tool with it.
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 2, 5
+BOUNDED = Config(
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
+    retries={"total_max_attempts": 1, "mode": "standard"},
+)
+FUNCTION_TIMEOUT_S = 60.0
+# The function has exited when this is asked: an answer it sent is at the receiver already.
+ANSWER_WAIT_S = 2.0
+OUTPUTS = tuple(data(ResourceServer("", "", "")))  # the Data keys of every SUCCESS answer
 
 
 def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
@@ -64,9 +79,14 @@ def seed(emulator: CognitoEmulator, event: dict[str, Any]) -> list[str]:
         emulator.client().create_resource_server(
             UserPoolId=pool_id, Identifier=str(props.get("Identifier")), Name="Made by hand", Scopes=[]
         )
-        emulator.create_stack(str(event.get("StackId")))
-        set_stack_status(str(event.get("StackId")), "CREATE_IN_PROGRESS")
         notes.append(f"resource server {props.get('Identifier')}, made by hand, to adopt")
+        try:
+            emulator.create_stack(str(event.get("StackId")))
+        except ValueError as error:
+            # Adoption reads the stack; the function is to say what is wrong with its id.
+            print(f"Note: no stack made for the adoption to read: {error}.")
+        else:
+            set_stack_status(str(event.get("StackId")), "CREATE_IN_PROGRESS")
     return notes
 
 
@@ -75,7 +95,7 @@ def missing_pool(endpoint: str, event: dict[str, Any]) -> str | None:
     pool = props.get("UserPoolId") if isinstance(props, dict) else None
     if event.get("RequestType") == "Delete" or not isinstance(pool, str) or USER_POOL_ID.problem(pool):
         return None
-    client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=region(), config=BOUNDED)
     try:
         client.describe_user_pool(UserPoolId=pool)
     except client.exceptions.ResourceNotFoundException:
@@ -104,15 +124,67 @@ def read_event(path: Path) -> dict[str, Any]:
     return event
 
 
-def check_reachable(endpoint: str) -> None:
-    parts = urlsplit(endpoint)
+def check_emulator(endpoint: str) -> None:
+    """That what answers at endpoint is a Cognito emulator, asked once and bounded: a socket that
+    accepts is not enough (on macOS, AirPlay Receiver holds port 5000 and answers HTTP)."""
+    client = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=region(), config=BOUNDED)
     try:
-        socket.create_connection((parts.hostname or "", parts.port or 443), timeout=2).close()
-    except OSError as error:
+        client.list_user_pools(MaxResults=1)
+    except (ConnectTimeoutError, ReadTimeoutError) as error:
         raise Refused(
-            f"nothing answers at {endpoint} (AWS_ENDPOINT_URL): start `make emulator`, "
-            "or unset AWS_ENDPOINT_URL to use an emulator of its own"
+            f"{endpoint} (AWS_ENDPOINT_URL) accepts connections but gave no answer within "
+            f"{READ_TIMEOUT_S} s: is it `make emulator`? Start that, or unset AWS_ENDPOINT_URL "
+            "to use an emulator of its own"
         ) from error
+    except (BotoCoreError, ClientError) as error:
+        if isinstance(error, BotoCoreError) and "Could not connect" in str(error):
+            raise Refused(
+                f"nothing answers at {endpoint} (AWS_ENDPOINT_URL): start `make emulator`, "
+                "or unset AWS_ENDPOINT_URL to use an emulator of its own"
+            ) from error
+        raise Refused(
+            f"what answers at {endpoint} (AWS_ENDPOINT_URL) is not a Cognito emulator "
+            f"({type(error).__name__}); on macOS, AirPlay Receiver holds port 5000: "
+            "run make emulator PORT=5001 and AWS_ENDPOINT_URL=http://127.0.0.1:5001"
+        ) from error
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION", "us-east-1")
+
+
+def report(function: LocalLambda, receiver: Receiver, aimed: dict[str, Any], logs: bool) -> int:
+    """What the one request the tool sent came to: its answer, or why there is none, in one line."""
+    assert function.last is not None
+    if logs:
+        print(function.last.logs.rstrip())
+    # The tool sent one request: whatever the receiver accepted is its answer, whatever its path.
+    answer = receiver.only_answer(timeout_s=ANSWER_WAIT_S)
+    if answer is None:
+        if function.last.timed_out:
+            why = f"the function timed out after {FUNCTION_TIMEOUT_S:.0f} s"
+        elif not can_answer(aimed):
+            why = (
+                "the event's ResponseURL is not one the function can answer (an https URL with no "
+                f"spaces, at most {MAX_RESPONSE_URL} characters), so it answered nothing and logged why"
+            )
+        else:
+            why = f"the function ended ({function.last.outcome}) without an answer"
+        hint = "" if logs else "; LOGS=1 shows its log lines"
+        print(f"No answer: {why}{hint}.")
+        return 1
+    print(f"Answer sent to the ResponseURL ({function.last.seconds:.2f} s):")
+    print(json.dumps(answer, indent=2))
+    left_out = [key for key in OUTPUTS if key not in (answer.get("Data") or {})]
+    if answer["Status"] == "SUCCESS" and left_out:
+        print(
+            f"Note: {' and '.join(left_out)} left out of the answer, which CloudFormation caps at "
+            f"4096 bytes; Fn::GetAtt on {left_out[0]} would fail. The log says so at WARNING"
+            + ("" if logs else " (LOGS=1 shows it)")
+            + "."
+        )
+    print(f"{answer['Status']}: {answer['Reason'] or answer['PhysicalResourceId']}")
+    return 0 if answer["Status"] == "SUCCESS" else 1
 
 
 def main() -> int:
@@ -124,7 +196,10 @@ def main() -> int:
     try:
         event = read_event(args.event)
         if endpoint:
-            check_reachable(endpoint)
+            # An emulator takes any credentials; a real account's are never wanted here.
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            check_emulator(endpoint)
     except Refused as refused:
         print(f"make invoke: {refused}", file=sys.stderr)
         return 2
@@ -133,8 +208,6 @@ def main() -> int:
         receiver = stack.enter_context(Receiver())
         if endpoint:
             print(f"Cognito: {endpoint} (AWS_ENDPOINT_URL)")
-            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
             if pool := missing_pool(endpoint, event):
                 print(f"Note: user pool {pool}, named by the event, does not exist at {endpoint}.")
                 print("      Create it there, or put an existing pool's id in the event; the answer will be FAILED.")
@@ -149,16 +222,13 @@ def main() -> int:
             print(f"Cognito: embedded emulator {endpoint}" + (f", holding {' and '.join(notes)}" if notes else ""))
         # LOG_LEVEL=DEBUG make invoke ... LOGS=1 shows the DEBUG lines (never the ResponseURL).
         env["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "INFO")
+        if env["LOG_LEVEL"].upper() == "DEBUG" and not args.logs:
+            print("Note: LOG_LEVEL=DEBUG changes only the log lines, which LOGS=1 prints.")
         function = LocalLambda(endpoint, receiver, **env)
         print(f"Invoking the handler on {args.event} ({event.get('RequestType')}) in a fresh process...")
-        answer = function.send(event, new_request_id=False)
-        assert function.last is not None
-        if args.logs:
-            print(function.last.logs.rstrip())
-        print(f"Answer sent to the ResponseURL ({function.last.seconds:.2f} s):")
-        print(json.dumps(answer, indent=2))
-        print(f"{answer['Status']}: {answer['Reason'] or answer['PhysicalResourceId']}")
-    return 0 if answer["Status"] == "SUCCESS" else 1
+        aimed = function.run(event, new_request_id=False, timeout_s=FUNCTION_TIMEOUT_S)
+        return report(function, receiver, aimed, args.logs)
+    return 2  # not reached: ExitStack does not swallow exceptions
 
 
 if __name__ == "__main__":
