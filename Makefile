@@ -12,13 +12,16 @@ export PYTHONPATH := function:.
 
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
+# The function's wheels, downloaded once, so that `make package` builds it offline.
+WHEELS := $(VENV)/wheels
 # The SDKs the built function is tested on, each as the Lambda runtime holds it in /var/runtime.
 SDKS := $(VENV)/sdk/oldest/.installed $(VENV)/sdk/newest/.installed
 BUILD := .aws-sam/build/Function
 # Every install is hash-checked against a lock file that `make lock` writes.
 PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 # sam build without a container needs python3.13 on PATH; SAM's telemetry needs a network.
-SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0
+# function/Makefile builds with this PYTHON, from the wheels in FUNCTION_WHEELS, never from PyPI.
+SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 PYTHON="$(PYTHON)" FUNCTION_WHEELS="$(abspath $(WHEELS))"
 EVENT ?= events/create.json
 
 .PHONY: help test lint typecheck cfn-lint pytest model explore demo invoke emulator package release bench lock clean \
@@ -42,10 +45,11 @@ python-3.13:
 		echo "make: Python 3.13 is needed, as the Lambda runtime runs it; $(if $(PYTHON),$(PYTHON) is not 3.13,none was found): install it (pyenv install 3.13, or your system's python3.13), or name it: make ... PYTHON=/path/to/python3.13" >&2; \
 		exit 2; }
 
+# The slow steps say what they do, and how long it took: pip --quiet is otherwise silent for a minute.
 $(STAMP): tests/requirements.txt | python-3.13
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/$(PIP_INSTALL) -r tests/requirements.txt
-	touch $@
+	@echo "Building $(VENV) from tests/requirements.txt, hash-checked: about 30 s with pip's cache warm, a minute or more if pip must download; once"
+	@SECONDS=0 && $(PYTHON) -m venv $(VENV) && $(BIN)/$(PIP_INSTALL) -r tests/requirements.txt && \
+		touch $@ && echo "Built $(VENV) in $$SECONDS s"
 
 # The runtime interface client and an SDK, as /var/runtime holds them: tests/artifact runs the build on each.
 $(VENV)/sdk/%/.installed: tests/locks/sdk-%.txt $(STAMP)
@@ -87,16 +91,26 @@ demo: $(STAMP)
 	@$(BIN)/python -m tests.tools.demo
 
 invoke: $(STAMP)
-	@$(BIN)/python -m tests.tools.invoke $(EVENT) $(if $(LOGS),--logs)
+	@$(BIN)/python -m tests.tools.invoke "$(EVENT)" $(if $(LOGS),--logs)
 
 emulator: $(STAMP)
 	@$(BIN)/python -m tests.tools.emulator --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
 
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own inside .venv.
 $(SAM): tests/locks/sam.txt $(STAMP) | python-3.13
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/$(PIP_INSTALL) -r tests/locks/sam.txt
-	touch $@
+	@echo "Building the SAM CLI's venv, $(SAM_VENV), from tests/locks/sam.txt, hash-checked: about 30 s, once"
+	@SECONDS=0 && $(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/$(PIP_INSTALL) -r tests/locks/sam.txt && \
+		touch $@ && echo "Built $(SAM_VENV) in $$SECONDS s"
+
+# The function's locked wheels, for Lambda's platform (python3.13, arm64), so that `sam build`
+# (function/Makefile, given FUNCTION_WHEELS) installs them with no network: PyPI is needed once.
+$(WHEELS)/.downloaded: function/requirements.txt $(STAMP)
+	@echo "Downloading the function's wheels into $(WHEELS), hash-checked: a few seconds, once (needs PyPI)"
+	@rm -rf $(WHEELS) && SECONDS=0 && \
+		$(BIN)/python -m pip download --quiet --require-hashes --no-deps --only-binary=:all: \
+			--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 \
+			-d $(WHEELS) -r function/requirements.txt && \
+		touch $@ && echo "Downloaded $$(ls $(WHEELS)/*.whl | wc -l) wheels in $$SECONDS s"
 
 # The events through a real `sam local invoke`, in a container, against the emulator. Needs a Docker
 # engine; builds a stand-in for the Lambda image when no registry is reachable (CONTRIBUTING.md).
@@ -107,8 +121,9 @@ local-invoke:
 	@$(MAKE) --no-print-directory package
 	@$(BIN)/python -m tests.tools.local_invoke .
 
-# sam validate --lint, then sam build (function/Makefile), offline.
-package: $(SAM) | python-3.13
+# sam validate --lint, then sam build (function/Makefile), offline once .venv, its SAM CLI and the
+# function's wheels are there.
+package: $(SAM) $(WHEELS)/.downloaded | python-3.13
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build
 	@$(BIN)/python -m tests.tools.artifact $(BUILD)

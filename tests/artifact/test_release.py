@@ -16,6 +16,7 @@ from tests.tools import release
 
 pytestmark = pytest.mark.artifact
 SAM = ROOT / ".venv" / "sam" / "bin" / "sam"
+WHEELS = ROOT / ".venv" / "wheels"  # the function's wheels, which `make package` downloads once
 
 
 def sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -24,6 +25,8 @@ def sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "PATH": f"{Path(lambda_python()).parent}{os.pathsep}{os.environ['PATH']}",
         "SAM_CLI_TELEMETRY": "0",
+        # As `make package` builds: from the wheels on this machine, with no network.
+        **({"FUNCTION_WHEELS": str(WHEELS)} if (WHEELS / ".downloaded").exists() else {}),
     }
     return subprocess.run([str(SAM), *args], cwd=cwd, env=env, check=True, capture_output=True, text=True)
 
@@ -58,3 +61,49 @@ def test_the_release_template_deploys_the_zip_as_it_is(tmp_path: Path) -> None:
     application = parsed["Metadata"]["AWS::ServerlessRepo::Application"]
     assert application["HomePageUrl"] == application["SourceCodeUrl"] == "https://example.com/source"
     assert "is a valid SAM Template" in sam("validate", "--lint", "-t", path.name, cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("tags", "commit", "dirty", "name"),
+    [
+        (["v2.0.0", "latest"], "0123456789ab", False, "2.0.0"),
+        ([], "0123456789ab", False, "2.0.0+g0123456789ab"),
+        (["v1.9.0"], "0123456789ab", False, "2.0.0+g0123456789ab"),
+        (["2.0.0"], "0123456789ab", False, "2.0.0+g0123456789ab"),
+        (["v2.0.0"], "0123456789ab", True, "2.0.0+g0123456789ab.dirty"),
+        ([], "0123456789ab", True, "2.0.0+g0123456789ab.dirty"),
+        ([], None, False, "2.0.0+unknown"),
+    ],
+)
+def test_only_the_commit_tagged_with_the_version_gets_the_plain_name(
+    tags: list[str], commit: str | None, dirty: bool, name: str
+) -> None:
+    assert release.release_name("2.0.0", tags, commit, dirty) == name
+
+
+def test_the_name_reads_the_tags_and_changes_of_the_clone(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        identity = ["-c", "user.name=Release Test", "-c", "user.email=release@example.com"]
+        return subprocess.run(
+            ["git", *identity, *args], cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    assert release.git_state(tmp_path) == ([], None, False), "no clone: nothing to tell"
+    git("init", "--quiet")
+    (tmp_path / "function").mkdir()
+    (tmp_path / "function" / "app.py").write_text("handler = None\n")
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    git("add", ".")
+    git("commit", "--quiet", "-m", "first")
+    commit = git("rev-parse", "HEAD")[:12]
+
+    assert release.release_name("1.0.0", *release.git_state(tmp_path)) == f"1.0.0+g{commit}"
+    git("tag", "-a", "v1.0.0", "-m", "1.0.0")
+    assert release.release_name("1.0.0", *release.git_state(tmp_path)) == "1.0.0"
+    (tmp_path / "notes.txt").write_text("not part of the release\n")
+    assert release.release_name("1.0.0", *release.git_state(tmp_path)) == "1.0.0"
+    (tmp_path / "function" / "extra.py").write_text("shipped, yet not committed\n")
+    assert release.release_name("1.0.0", *release.git_state(tmp_path)) == f"1.0.0+g{commit}.dirty"
+    (tmp_path / "function" / "extra.py").unlink()
+    (tmp_path / "template.yaml").write_text("Resources: {Changed: {}}\n")
+    assert release.release_name("1.0.0", *release.git_state(tmp_path)) == f"1.0.0+g{commit}.dirty"
