@@ -21,7 +21,10 @@ from .delivery import Answer, failed_physical_id, payload, send
 logger = logging.getLogger(__name__)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+# Lambda's own control (LoggingConfig.ApplicationLogLevel) comes first, as Powertools ranks it: an
+# operator changes the level as for any function. Its names are Lambda's, not Python's.
+LOG_LEVEL_VARIABLES = ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+LAMBDA_LOG_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 # What the SDK reads to aim a client at an emulator; template.yaml declares them empty.
 ENDPOINT_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -87,8 +90,9 @@ def log_level() -> tuple[str, str | None]:
     level is no reason to fail a stack, so it logs at INFO and says so."""
     for variable in LOG_LEVEL_VARIABLES:
         if value := os.environ.get(variable, "").strip():
-            if value.upper() in LOG_LEVELS:
-                return value.upper(), None
+            level = LAMBDA_LOG_LEVELS.get(value.upper(), value.upper())
+            if level in LOG_LEVELS:
+                return level, None
             return "INFO", f"{variable} {value[:20]!r} is not a level ({', '.join(LOG_LEVELS)}); logging at INFO"
     return "INFO", None
 

@@ -12,7 +12,7 @@ import yaml
 from resource_server.budget import Budget
 from resource_server.cognito import Cognito
 from resource_server.provider import Provider
-from resource_server.startup import Misconfigured
+from resource_server.startup import Misconfigured, log_level
 from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE
 from tests.support.lambda_runtime import ROOT
 
@@ -153,3 +153,23 @@ def test_calls_to_the_tables_end_with_the_calls_that_decide_only_while_the_answe
 
     assert deciding == after_it == budget.calls_end() < budget.store_end()
     assert recording == last_write == saving == budget.store_end()
+
+
+@pytest.mark.parametrize(
+    ("lambda_level", "python_level"),
+    [
+        ("TRACE", "DEBUG"),
+        ("DEBUG", "DEBUG"),
+        ("INFO", "INFO"),
+        ("WARN", "WARNING"),
+        ("ERROR", "ERROR"),
+        ("FATAL", "CRITICAL"),
+    ],
+)
+def test_lambdas_application_log_level_sets_the_loggers_over_our_own_variables(
+    monkeypatch: pytest.MonkeyPatch, lambda_level: str, python_level: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "ERROR" if python_level != "ERROR" else "INFO")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", lambda_level)  # what Lambda sets from ApplicationLogLevel
+
+    assert log_level() == (python_level, None)

@@ -157,3 +157,19 @@ def test_logs_go_to_the_functions_own_log_group_and_nowhere_else() -> None:
 
     assert only(LOG_ACTIONS)["Resource"] == {"Fn::GetAtt": ["LogGroup", "Arn"]}
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
+
+
+def test_logging_follows_lambdas_own_controls() -> None:
+    """JSON lines, the platform's too, at the level Lambda's controls set: the Logger reads it
+    from AWS_LAMBDA_LOG_LEVEL, so no environment variable of ours competes with it."""
+    template = transformed()
+    function = template["Resources"]["Function"]["Properties"]
+    logging_config = function["LoggingConfig"]
+
+    assert logging_config["LogFormat"] == "JSON"
+    assert logging_config["SystemLogLevel"] == "INFO"
+    assert logging_config["ApplicationLogLevel"] == {"Fn::FindInMap": ["LambdaLogLevels", {"Ref": "LogLevel"}, "Name"]}
+    levels = template["Mappings"]["LambdaLogLevels"]
+    assert set(levels) == set(template["Parameters"]["LogLevel"]["AllowedValues"])
+    assert {level["Name"] for level in levels.values()} <= {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    assert not {"LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"} & set(function["Environment"]["Variables"])
