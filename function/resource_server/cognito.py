@@ -75,7 +75,7 @@ class Cognito:
         self._retries = retries
         config: Any = cognito_idp.meta.config  # botocore-stubs leave out the timeouts Config resolves
         self._read_timeout_s = float(config.read_timeout)
-        # Flaw: botocore before 1.44 has no ManagedBy in ResourceServerType and drops it from
+        # Flaw: botocore before 1.44.3 has no ManagedBy in ResourceServerType and drops it from
         # what it parses. Read it from the raw answer, so that every SDK sees it.
         cognito_idp.meta.events.register(
             "after-call.cognito-identity-provider.DescribeResourceServer", self._remember_managed_by
