@@ -24,11 +24,12 @@ PIP_INSTALL := python -m pip install --quiet --require-hashes --no-deps
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 PYTHON="$(PYTHON)" FUNCTION_WHEELS="$(abspath $(WHEELS))"
 EVENT ?= events/create.json
 
-.PHONY: help test lint typecheck cfn-lint pytest model explore demo invoke emulator package release bench lock clean \
+.PHONY: help test lint typecheck cfn-lint pytest model explore demo drift invoke emulator package release bench lock clean \
 	local-invoke python-3.13
 
 help:
 	@echo "make demo      play a stack's lifecycle through the handler, against a local Cognito emulator"
+	@echo "make drift     the drift check: servers made, two changed by hand, the schedule's event, its report"
 	@echo "make test      lint, type-check, cfn-lint, sam validate and build, and the whole test suite"
 	@echo "make invoke EVENT=events/update.json   one request through the handler; prints its answer"
 	@echo "make emulator  the Cognito emulator on 127.0.0.1:5000 (HOST=172.17.0.1 PORT=5001 to change), for AWS_ENDPOINT_URL"
@@ -89,6 +90,9 @@ explore: $(STAMP)
 
 demo: $(STAMP)
 	@$(BIN)/python -m tests.tools.demo
+
+drift: $(STAMP)
+	@$(BIN)/python -m tests.tools.drift
 
 invoke: $(STAMP)
 	@$(BIN)/python -m tests.tools.invoke "$(EVENT)" $(if $(LOGS),--logs)

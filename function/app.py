@@ -18,6 +18,7 @@ gc.disable()
 from typing import Any
 
 from resource_server import startup
+from resource_server.event import is_drift_check
 
 try:
     from resource_server.provider import Provider
@@ -30,8 +31,13 @@ gc.freeze()
 gc.enable()
 
 
-def handler(raw_event: dict[str, Any], context: Any) -> None:
+def handler(raw_event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+    if is_drift_check(raw_event):
+        if provider is None:
+            raise RuntimeError(failure)  # no one to answer: the invocation fails, and says why
+        return provider.check_drift(raw_event, context)
     if provider is None:
         startup.answer_unstarted(raw_event, context, failure)
-        return
+        return None
     provider.handle(raw_event, context)
+    return None

@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 NEVER_RETRIED = frozenset({"LimitExceededException"})
 # A Delete or a Describe can be repeated safely: a server error is retried until the deadline.
 # A Create or Update that failed with one is in doubt, and follows standard mode's 3 attempts.
-REPEATABLE = frozenset({"DeleteResourceServer", "DescribeResourceServer"})
+REPEATABLE = frozenset({"DeleteResourceServer", "DescribeResourceServer", "ListResourceServers"})
+# ListResourceServers' largest page: a pool of 300 servers in 6 calls.
+PAGE_SIZE = 50
 # A multi-Region user pool's secondary Region answers this to every resource-server call.
 NOT_ENABLED = "OperationNotEnabledException"
 
@@ -77,10 +79,11 @@ class Cognito:
         self._read_timeout_s = float(config.read_timeout)
         # Flaw: botocore before 1.44.3 has no ManagedBy in ResourceServerType and drops it from
         # what it parses. Read it from the raw answer, so that every SDK sees it.
-        cognito_idp.meta.events.register(
-            "after-call.cognito-identity-provider.DescribeResourceServer", self._remember_managed_by
-        )
-        self._managed_by: str | None = None
+        for operation in ("DescribeResourceServer", "ListResourceServers"):
+            cognito_idp.meta.events.register(
+                f"after-call.cognito-identity-provider.{operation}", self._remember_managed_by
+            )
+        self._managed_by: dict[str, str] = {}  # by Identifier, from the last call's raw answer
 
     @classmethod
     def from_environment(
@@ -101,18 +104,39 @@ class Cognito:
 
     def describe(self, server_id: ServerId) -> Held | None:
         """What Cognito holds, or None when the server or its pool is gone."""
-        self._managed_by = None
+        self._managed_by = {}
         response = self._unless_gone("DescribeResourceServer", server_id, self._client.describe_resource_server)
         if response is None:
             return None
-        held = response["ResourceServer"]
+        return self._held(server_id.user_pool_id, response["ResourceServer"])
+
+    def list_servers(self, user_pool_id: str) -> dict[str, Held]:
+        """Every server the pool holds, by Identifier, a page of PAGE_SIZE a call. Raises PoolGone
+        when the pool does not exist, else RequestFailed."""
+        listed: dict[str, Held] = {}
+        pages: dict[str, Any] = {}
+        action, where = "ListResourceServers", ServerId(user_pool_id, "")
+        while True:
+            self._managed_by = {}
+            try:
+                page = self._client.list_resource_servers(UserPoolId=user_pool_id, MaxResults=PAGE_SIZE, **pages)
+            except (ClientError, BotoCoreError, OutOfTime) as error:
+                raise self._failure(action, where, error) from error
+            for found in page.get("ResourceServers", []):
+                held = self._held(user_pool_id, found)
+                listed[held.server.identifier] = held
+            if not (token := page.get("NextToken")):
+                return listed
+            pages = {"NextToken": token}
+
+    def _held(self, user_pool_id: str, held: Any) -> Held:
         server = ResourceServer(
-            user_pool_id=held.get("UserPoolId", server_id.user_pool_id),
-            identifier=held.get("Identifier", server_id.identifier),
+            user_pool_id=held.get("UserPoolId", user_pool_id),
+            identifier=held.get("Identifier", ""),
             name=held.get("Name", ""),
             scopes=tuple(Scope(s["ScopeName"], s["ScopeDescription"]) for s in held.get("Scopes", [])),
         )
-        return Held(server, held.get("ManagedBy") or self._managed_by)
+        return Held(server, held.get("ManagedBy") or self._managed_by.get(server.identifier))
 
     def create(self, server: ResourceServer) -> None:
         """Make the server. Raises AlreadyExists if its Identifier is taken, else CreateFailed."""
@@ -197,8 +221,14 @@ class Cognito:
             raw = json.loads(http_response.content or b"{}")
         except (AttributeError, ValueError):
             return
-        managed = raw.get("ResourceServer", {}).get("ManagedBy") if isinstance(raw, dict) else None
-        self._managed_by = str(managed) if managed else None
+        if not isinstance(raw, dict):
+            return
+        servers = raw.get("ResourceServers") or [raw.get("ResourceServer") or {}]
+        self._managed_by = {
+            str(found.get("Identifier")): str(found["ManagedBy"])
+            for found in servers
+            if isinstance(found, dict) and found.get("ManagedBy")
+        }
 
 
 def _request(server: ResourceServer) -> dict[str, Any]:

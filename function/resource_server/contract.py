@@ -16,7 +16,7 @@ from .failure import REASON_ROOM, RequestFailed
 # CloudFormation adds these to every request; they are not ours to judge.
 CLOUDFORMATION_KEYS = ("ServiceToken", "ServiceTimeout")
 REQUIRED_KEYS = ("UserPoolId", "Identifier", "Name")
-OPTIONAL_KEYS = ("Scopes", "AdoptExisting")
+OPTIONAL_KEYS = ("Scopes", "AdoptExisting", "Revision")
 # CloudFormation delivers a boolean as a string; a direct invoke may send a real one.
 BOOLEANS = {"true": True, "false": False}
 SCOPE_KEYS = ("ScopeName", "ScopeDescription")
@@ -65,6 +65,9 @@ SCOPE_NAME = Rule(
     'must be printable ASCII without space, ", \\ or /',
 )
 SCOPE_DESCRIPTION = Rule(256, re.compile(r".+", re.DOTALL), "must not be empty")
+# Not Cognito's: any text. Changing it makes CloudFormation send an Update with the same state,
+# which converges the server to it: how a stack repairs drift (docs/operating.md, Drift).
+REVISION = Rule(256, re.compile(r".+", re.DOTALL), "must not be empty")
 POOL_ARN = re.compile(r"arn:[\w-]+:cognito-idp:[\w-]+:\d{12}:userpool/(?P<id>.+)", re.ASCII)
 
 
@@ -147,7 +150,7 @@ def parse(properties: object) -> ResourceServer:
     pool = properties.get("UserPoolId")
     if arn := POOL_ARN.fullmatch(pool) if isinstance(pool, str) else None:
         problems.append(f"UserPoolId is a user pool's ARN: use the pool id, {arn['id']:.55}")
-    for key, rule in (("UserPoolId", USER_POOL_ID), ("Identifier", IDENTIFIER), ("Name", NAME)):
+    for key, rule in (("UserPoolId", USER_POOL_ID), ("Identifier", IDENTIFIER), ("Name", NAME), ("Revision", REVISION)):
         if key in properties and not (key == "UserPoolId" and arn) and (problem := rule.problem(properties[key])):
             problems.append(f"{key} {problem}")
 

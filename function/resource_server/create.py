@@ -147,7 +147,7 @@ def _adopt(server: ResourceServer, held: Held, record: Record | None, work: Work
 def _settle_or_undo(record: Record, state: State, server: ResourceServer, work: Work) -> None:
     """Record what this Create did; if a Delete cancelled it meanwhile, undo it instead."""
     try:
-        work.services.ledger.settle(record, state)
+        work.services.ledger.settle(record, state, applied=server)
         return
     except Contended:
         current = work.services.ledger.read(server.id)

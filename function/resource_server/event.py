@@ -100,6 +100,15 @@ def can_answer(event: object) -> bool:
     )
 
 
+# What the provider's schedule sends (template.yaml), and events/drift-check.json: no request of
+# CloudFormation's, which always has a RequestType, so neither can be taken for the other.
+DRIFT_CHECK = {"Action": "CheckDrift"}
+
+
+def is_drift_check(event: object) -> bool:
+    return isinstance(event, Mapping) and "RequestType" not in event and event.get("Action") == DRIFT_CHECK["Action"]
+
+
 def envelope_problem(event: Mapping[str, object]) -> str | None:
     """Why crhelper could not answer this event properly, or None."""
     if control_keys := [key for key in CRHELPER_KEYS if key in event]:

@@ -31,7 +31,7 @@ from .budget import Budget
 from .clock import CLOCK
 from .contract import ResourceServer, ServerId
 from .failure import RequestFailed
-from .ownership import Owner, Record, State
+from .ownership import LIVE, Owner, Record, State
 from .pacing import Ahead, Lease, Line
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,20 @@ KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
-    {"server", "pool", "state", "stack", "logical", "origin", "request", "version", "issued", "prior", "operation"}
+    {
+        "server",
+        "pool",
+        "state",
+        "stack",
+        "logical",
+        "origin",
+        "request",
+        "version",
+        "issued",
+        "prior",
+        "operation",
+        "applied",
+    }
 )
 
 
@@ -108,6 +121,25 @@ class Ledger:
     def read(self, server_id: ServerId) -> Record | None:
         item = self._item(server_id)
         return _record(item) if item else None
+
+    def live_records(self) -> list[Record]:
+        """Every record of a server some stack still holds, for the drift check: a Scan of the
+        table, a page a call, read strongly so that a settle just made is seen."""
+        values = {f":{state.value}": {"S": state.value} for state in LIVE}
+        scan: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": f"#state IN ({', '.join(sorted(values))})",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        records: list[Record] = []
+        while True:
+            page = self._call("read the live records", lambda c: c.scan(**scan))
+            records.extend(_record(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def wait(self, record: Record) -> Record | None:
         """The record once no other delivery holds a lease on it: released, or ended. Raises
@@ -220,6 +252,7 @@ class Ledger:
             lease=lease,
             cancelled_at=None,
             displaced=displaced if displaced is not None else (kept.displaced if kept else None),
+            applied=kept.applied if kept else None,
         )
         self._write(record, expected)
         self._held = record
@@ -311,6 +344,7 @@ class Ledger:
             prior=displaced.prior,
             operation=displaced.operation,
             displaced=None,
+            applied=displaced.applied,
         )
 
     def cancel(self, record: Record, issued_at: float | None) -> Record:
@@ -416,6 +450,8 @@ def _item(record: Record) -> dict[str, Any]:
         item["issued"] = {"N": str(record.issued_at)}
     if record.prior is not None:
         item["prior"] = {"S": _stored_state(record.prior)}
+    if record.applied is not None:
+        item["applied"] = {"S": _stored_state(record.applied)}
     if record.operation is not None:
         item["operation"] = {"S": record.operation}
     if record.cancelled_at is not None:
@@ -462,6 +498,7 @@ def _record(item: dict[str, Any]) -> Record:
         cancelled_at=float(item["cancelled"]["N"]) if "cancelled" in item else None,
         displaced=_record(item["displaced"]["M"]) if "displaced" in item else None,
         returned=bool(item.get("returned", {}).get("BOOL", False)),
+        applied=_server(server_id, item["applied"]["S"]) if "applied" in item else None,
     )
 
 

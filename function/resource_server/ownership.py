@@ -88,6 +88,8 @@ class Record(NamedTuple):
     # For an adoption: the record of the owner it took the server from, restored if it is given back.
     displaced: Record | None = None
     returned: bool = False  # gone by a give-back: as if unrecorded, to whoever held it before
+    # What the owner's last request applied to the server: the drift check compares Cognito with it.
+    applied: ResourceServer | None = None
 
     def leased_by_other(self, holder: str, now: float) -> bool:
         return self.lease is not None and self.lease.holder != holder and self.lease.writes_until > now

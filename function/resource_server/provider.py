@@ -41,6 +41,7 @@ class Provider:
         self.responder.on_timeout = self._keep
         # log_event=False: POWERTOOLS_LOGGER_LOG_EVENT would otherwise log the event whole, ResponseURL included.
         self.handle = log.inject_lambda_context(clear_state=True, log_event=False)(self._handle)
+        self.check_drift = log.inject_lambda_context(clear_state=True)(self._check_drift)
 
     @classmethod
     def from_environment(cls) -> Provider:
@@ -105,6 +106,17 @@ class Provider:
     def _keep(self, answer: Answer) -> None:
         if self._request is not None:
             self.replay.keep(self._request, answer)
+
+    def _check_drift(self, _event: object, context: Any) -> dict[str, Any]:
+        """The scheduled drift check (drift/): its report, logged, published as metrics, returned."""
+        from .drift import check, report  # noqa: PLC0415 - requests don't pay the import
+
+        self.budget.start(context.get_remaining_time_in_millis())
+        self.turns.start()
+        found = check.check(self.services.ledger, self.services.cognito)
+        report.log(found, self.log)
+        report.publish(found)
+        return report.as_dict(found)
 
     def work_out(self, request: event.Request) -> Answer:
         try:

@@ -46,7 +46,7 @@ def in_place(server: ResourceServer, work: Work) -> Answer:
             origin=None if live else ("1.0.0" if record is None else "made"),
         )
     cognito.converge(server, held)
-    work.services.ledger.settle(claimed, State.HELD)
+    work.services.ledger.settle(claimed, State.HELD, applied=server)
     return outputs.answer(server)
 
 

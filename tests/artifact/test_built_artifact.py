@@ -8,12 +8,15 @@ word on what ships.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests.support import events
 from tests.support.emulator import FAULTS, SERVERS_PER_POOL, CognitoEmulator
+from tests.support.lambda_runtime import METRICS_NAMESPACE as NAMESPACE
+from tests.support.lambda_runtime import ROOT
 from tests.support.lambda_service import LambdaInstance
 from tests.support.receiver import Receiver
 
@@ -99,3 +102,32 @@ def test_a_cognito_that_never_answers_is_answered_before_the_deadline_naming_the
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("Timed out: Cognito did not answer CreateResourceServer")
     assert answer["PhysicalResourceId"] == f"{pool}|https://api.example.com", "it may land: the rollback finds it"
+
+
+def test_the_schedules_drift_check_returns_its_report_and_publishes_its_metrics(
+    instance: LambdaInstance, receiver: Receiver, emulator: CognitoEmulator, pool: str
+) -> None:
+    created = send(instance, receiver, aimed(receiver, events.load("create"), pool))
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    declared = events.load("create")["ResourceProperties"]
+    identifier = declared["Identifier"]
+    emulator.client().update_resource_server(
+        UserPoolId=pool, Identifier=identifier, Name="Edited by hand", Scopes=declared["Scopes"]
+    )
+
+    invocation = instance.invoke(json.loads((ROOT / "events" / "drift-check.json").read_text()), TIMEOUT_S)
+
+    assert invocation.outcome == "response", (invocation, instance.logs)
+    report = json.loads(invocation.body)
+    # The ledger outlives one test, as it outlives a stack: the other SDK's run left its server.
+    assert report["unchecked"] == []
+    [drifted] = [found for found in report["drifted"] if found["server"].startswith(f"{pool}|")]
+    assert drifted["server"] == f"{pool}|{identifier}"
+    assert drifted["differences"] == ["Name: 'Edited by hand' in Cognito, 'Solar system data' declared"]
+    lines = [json.loads(line) for line in instance.logs.splitlines() if line.startswith("{")]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
+    counts = (emf["CheckedResourceServers"], emf["DriftedResourceServers"], emf["UncheckedPools"])
+    assert counts == ([float(report["checked"])], [float(len(report["drifted"]))], [0.0])
+    logged = [line["server"] for line in lines if line.get("message") == "Resource server drifted"]
+    assert logged == [found["server"] for found in report["drifted"]]

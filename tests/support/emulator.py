@@ -215,6 +215,18 @@ def _with_pool_quota(create: Callable[..., CognitoResourceServer]) -> Callable[.
     return create_resource_server
 
 
+def _with_pool_check(list_servers: Callable[..., Any]) -> Callable[..., Any]:
+    """Flaw: moto's ListResourceServers looks the pool up with [], so a pool that is gone is a
+    KeyError, a 500; Cognito answers ResourceNotFoundException, as for any call on it."""
+
+    @functools.wraps(list_servers)
+    def list_resource_servers(self: CognitoIdpBackend, user_pool_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.describe_user_pool(user_pool_id)
+        return list_servers(self, user_pool_id, *args, **kwargs)
+
+    return list_resource_servers
+
+
 def _respond_update(self: CognitoIdpResponse) -> ActionResult:
     server = self.backend.update_resource_server(  # type: ignore[attr-defined]
         self._get_param("UserPoolId"), self._get_param("Identifier"), self._get_param("Name"), self._get_param("Scopes")
@@ -261,6 +273,7 @@ def install() -> None:
     backend.update_resource_server = update_resource_server
     backend.delete_resource_server = delete_resource_server
     backend.create_resource_server = _with_pool_quota(backend.create_resource_server)
+    backend.list_resource_servers = _with_pool_check(backend.list_resource_servers)
     server: Any = CognitoResourceServer
     server.to_json = _with_managed_by(server.to_json)
     cloudformation.install()

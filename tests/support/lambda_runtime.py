@@ -28,8 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = ROOT / "function"
 TIMED_OUT = 124  # the child's exit code when Lambda's deadline kills it
 READY_FILE = "LAMBDA_RUNTIME_READY_FILE"  # touched by the child once its init phase is over
+# Where the child writes what the handler returned, as the Runtime API would receive it.
+RESULT_FILE = "LAMBDA_RUNTIME_RESULT_FILE"
 # Lambda gives init 10 s; this much more, on a busy machine, before a process is taken for stuck.
 INIT_LIMIT_S = 30.0
+# As template.yaml names it, for a provider stack named cognito-resource-server-provider.
+METRICS_NAMESPACE = "CognitoResourceServer/cognito-resource-server-provider"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ def function_environment(endpoint: str, cert_file: Path | str, **extra: str) -> 
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_LAMBDA_FUNCTION_NAME": "cognito-resource-server-provider-Function",
             "POWERTOOLS_SERVICE_NAME": "cognito-resource-server",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "LOG_LEVEL": "INFO",
             "LEDGER_TABLE": LEDGER_TABLE,
             "SSL_CERT_FILE": str(cert_file),
@@ -120,14 +125,17 @@ def invoke(event: dict[str, Any], env: dict[str, str], timeout_s: float = 60.0) 
     """One invocation, stopped at the deadline; a process stuck before it starts (in init) is
     killed INIT_LIMIT_S later, so that no caller can wait for ever."""
     started = time.monotonic()
-    process = start(None, env, timeout_s)
-    try:
-        logs, _ = process.communicate(json.dumps(event), timeout=timeout_s + INIT_LIMIT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        logs, _ = process.communicate()
-        return Invocation("timeout", time.monotonic() - started, logs)
-    return Invocation(_outcome(process.returncode), time.monotonic() - started, logs)
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "result.json"
+        process = start(None, {**env, RESULT_FILE: str(result)}, timeout_s)
+        try:
+            logs, _ = process.communicate(json.dumps(event), timeout=timeout_s + INIT_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            logs, _ = process.communicate()
+            return Invocation("timeout", time.monotonic() - started, logs)
+        body = result.read_bytes() if result.exists() else b""
+    return Invocation(_outcome(process.returncode), time.monotonic() - started, logs, body=body)
 
 
 class LocalLambda:
@@ -228,7 +236,9 @@ def _main() -> None:
         os._exit(TIMED_OUT)
 
     threading.Timer(timeout_s, deadline).start()
-    app.handler(event, context)
+    returned = app.handler(event, context)
+    if result := os.environ.get(RESULT_FILE):
+        Path(result).write_text(json.dumps(returned))
     sys.stdout.flush()
     os._exit(0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from aws_lambda_powertools.utilities.parser.models import (
     CloudFormationCustomResourceDeleteModel,
     CloudFormationCustomResourceUpdateModel,
 )
+from cfnlint.decode import decode
 
 from resource_server import contract, event
 from tests.support import events
+from tests.support.lambda_runtime import ROOT
 
 MODELS: dict[str, Any] = {
     "create": CloudFormationCustomResourceCreateModel,
@@ -71,4 +74,13 @@ def test_the_cleanup_delete_names_the_server_update_replace_replaced() -> None:
 
 
 def test_every_file_in_events_is_a_request_this_test_checks() -> None:
-    assert {p.stem for p in events.EVENTS.glob("*.json")} == set(MODELS)
+    assert {p.stem for p in events.EVENTS.glob("*.json")} == {*MODELS, "drift-check"}
+
+
+def test_the_drift_check_event_is_what_the_schedule_sends() -> None:
+    parsed, problems = decode(str(ROOT / "template.yaml"))
+    assert parsed is not None, problems
+    sent = json.loads(parsed["Resources"]["DriftCheck"]["Properties"]["Target"]["Input"])
+
+    assert events.load("drift-check") == sent == event.DRIFT_CHECK
+    assert event.is_drift_check(sent)

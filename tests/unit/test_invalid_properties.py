@@ -133,7 +133,7 @@ def test_the_log_line_carries_every_problem_the_reason_had_no_room_for(
     (line,) = [r for r in caplog.records if r.getMessage() == "Request failed"]
     assert len(line.problems) == 8  # type: ignore[attr-defined]
     assert line.problems[0] == (  # type: ignore[attr-defined]
-        "Colour, Size are not properties (expected UserPoolId, Identifier, Name, Scopes, AdoptExisting)"
+        "Colour, Size are not properties (expected UserPoolId, Identifier, Name, Scopes, AdoptExisting, Revision)"
     )
 
 

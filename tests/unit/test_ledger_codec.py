@@ -60,6 +60,27 @@ def test_an_adopted_servers_prior_state_comes_back_from_the_ledger_field_for_fie
     assert [type(scope) for scope in read.prior.scopes] == [type(scope) for scope in prior.scopes]
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(declared=st.from_type(ResourceServer))
+def test_what_a_request_applied_comes_back_through_the_same_codec_and_survives_a_later_lease(
+    ledger: Ledger, declared: ResourceServer
+) -> None:
+    server_id = a_new_server()
+    applied = declared._replace(**server_id._asdict())
+
+    claimed = ledger.claim(server_id, None, state=State.CREATING, owner=OWNER, request_id="r", issued_at=None)
+    ledger.settle(claimed, State.MADE, applied=applied)
+    taken, took = ledger.take(server_id, OWNER)  # a later Update's lease keeps it until it applies its own
+    assert took
+    assert taken is not None
+    assert taken.applied == applied
+    ledger.settle(taken, State.HELD)
+    read = ledger.read(server_id)
+
+    assert read is not None
+    assert read.applied == applied
+
+
 def test_a_prior_state_as_2_0_0_wrote_it_still_loads(ledger: Ledger) -> None:
     server_id = a_new_server()
     item: dict[str, Any] = {

@@ -20,6 +20,7 @@ COGNITO_ACTIONS = {
     "cognito-idp:UpdateResourceServer",
     "cognito-idp:DeleteResourceServer",
     "cognito-idp:DescribeResourceServer",
+    "cognito-idp:ListResourceServers",  # the drift check
 }
 # DescribeTable on both: their creation times tell whether the answers table is 1.0.0's own.
 IDEMPOTENCY_ACTIONS = {
@@ -29,7 +30,8 @@ IDEMPOTENCY_ACTIONS = {
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
 }
-LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable"}
+# Scan: the drift check reads every live record; no action deletes one.
+LEDGER_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable", "dynamodb:Scan"}
 QUEUE_ACTIONS = {"dynamodb:Query"}
 STACK_ACTIONS = {
     "cloudformation:DescribeStacks",
@@ -68,11 +70,10 @@ def roles() -> dict[str, dict[str, Any]]:
     return {name: r for name, r in transformed()["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
 
 
-def statements() -> list[dict[str, Any]]:
+def statements(role: str = "FunctionRole") -> list[dict[str, Any]]:
     found = [
         statement
-        for role in roles().values()
-        for policy in role["Properties"].get("Policies", [])
+        for policy in roles()[role]["Properties"].get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
     ]
     assert found
@@ -94,7 +95,7 @@ def only(actions: set[str], sid: str | None = None) -> dict[str, Any]:
 def test_the_function_runs_as_its_own_role_with_no_managed_policy() -> None:
     function = transformed()["Resources"]["Function"]["Properties"]
 
-    assert list(roles()) == ["FunctionRole"], "SAM made no role of its own, so no AWSLambdaBasicExecutionRole"
+    assert sorted(roles()) == ["DriftCheckRole", "FunctionRole"], "SAM made no role, so no AWSLambdaBasicExecutionRole"
     assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
     assert "ManagedPolicyArns" not in roles()["FunctionRole"]["Properties"]
     assert roles()["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
@@ -173,3 +174,41 @@ def test_logging_follows_lambdas_own_controls() -> None:
     assert set(levels) == set(template["Parameters"]["LogLevel"]["AllowedValues"])
     assert {level["Name"] for level in levels.values()} <= {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
     assert not {"LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"} & set(function["Environment"]["Variables"])
+
+
+def test_the_drift_check_schedule_may_only_invoke_the_provider() -> None:
+    resources = transformed()["Resources"]
+    schedule = resources["DriftCheck"]["Properties"]
+    role = roles()["DriftCheckRole"]["Properties"]
+
+    assert "Name" not in schedule, "CloudFormation names it: two providers in one account don't collide"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["DriftCheckRole", "Arn"]}
+    assert json.loads(schedule["Target"]["Input"]) == {"Action": "CheckDrift"}
+    assert schedule["State"] == {"Fn::If": ["DriftCheckOn", "ENABLED", "DISABLED"]}
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert statements("DriftCheckRole") == [
+        {
+            "Sid": "InvokeProvider",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["Function", "Arn"]},
+        }
+    ]
+
+
+def test_the_drift_alarm_exists_only_with_a_topic_and_watches_the_checks_own_metric() -> None:
+    resources = transformed()["Resources"]
+    alarm = resources["DriftAlarm"]
+    variables = resources["Function"]["Properties"]["Environment"]["Variables"]
+
+    assert alarm["Condition"] == "DriftAlarm"
+    assert transformed()["Conditions"]["DriftAlarm"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DriftAlarmTopicArn"}, ""]}]
+    }
+    assert alarm["Properties"]["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Properties"]["MetricName"] == "DriftedResourceServers"
+    assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [{"Ref": "DriftAlarmTopicArn"}]
