@@ -44,6 +44,9 @@ STALE = "stale:"
 STALE_AT_MOST = 15
 KEEP_GONE_S = 30 * 24 * 3600
 LEASE_POLL_S = 0.5
+# The drift check's Scan, a page at most this many records (each under 2 KB): a page of 1 MB,
+# DynamoDB's own limit, could outlast the shared client's read timeout (aws.DYNAMODB).
+SCAN_PAGE = 100
 # What a record keeps of the one it displaced: whose it was, and how it came to be theirs.
 DISPLACED_KEYS = frozenset(
     {
@@ -132,6 +135,7 @@ class Ledger:
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values,
             "ConsistentRead": True,
+            "Limit": SCAN_PAGE,
         }
         records: list[Record] = []
         while True:

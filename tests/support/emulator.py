@@ -59,10 +59,10 @@ SERVERS_PER_POOL = 25  # Cognito's default quota, adjustable to 300: FAULTS.serv
 
 
 WRITES = ("CreateResourceServer", "UpdateResourceServer", "DeleteResourceServer")
-OPERATIONS = (*WRITES, "DescribeResourceServer")
+OPERATIONS = (*WRITES, "DescribeResourceServer", "ListResourceServers")
 # Other services' calls the function makes, which FAULTS can also hold or fail.
 OTHER_OPERATIONS: dict[Any, tuple[str, ...]] = {
-    DynamoHandler: ("PutItem", "UpdateItem", "GetItem", "DeleteItem", "Query", "DescribeTable"),
+    DynamoHandler: ("PutItem", "UpdateItem", "GetItem", "DeleteItem", "Query", "Scan", "DescribeTable"),
     CloudFormationResponse: ("DescribeStacks", "DescribeStackEvents", "DescribeStackResource"),
 }
 

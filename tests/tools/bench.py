@@ -31,12 +31,15 @@ from typing import Any
 import boto3
 
 from resource_server import aws, budget, pacing
+from resource_server.cognito import PAGE_SIZE
+from resource_server.ledger import SCAN_PAGE
 from tests.support import events, lambda_runtime, simulation
 from tests.support.cloudformation import set_stack_status
 from tests.support.emulator import (
     FAULTS,
     IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
+    SERVERS_PER_POOL,
     CognitoEmulator,
     create_ledger_table,
     running_emulator,
@@ -74,6 +77,20 @@ server = boto3.client('cognito-idp').create_resource_server(**job['request'])
 put(json.dumps({'Status': 'SUCCESS', 'Data': server['ResourceServer']['Identifier']}).encode())
 """,
 }
+# Figure 8's floor: the reads a drift check can't do without, bare: the ledger's Scan, then one
+# listing of the pool, 50 servers a call.
+DRIFT_FLOOR = """
+import boto3
+scan = {'TableName': job['table'], 'ConsistentRead': True, 'Limit': job['page']}
+while 'LastEvaluatedKey' in (page := boto3.client('dynamodb').scan(**scan)):
+    scan['ExclusiveStartKey'] = page['LastEvaluatedKey']
+cognito = boto3.client('cognito-idp')
+for pool in job['pools']:
+    listed = {'UserPoolId': pool, 'MaxResults': 50}
+    while token := cognito.list_resource_servers(**listed).get('NextToken'):
+        listed['NextToken'] = token
+"""
+DRIFT_SERVERS = 300  # a full pool, at Cognito's highest quota
 PUT = """
 def put(body):
     host, path = job['receiver'], job['path']
@@ -297,6 +314,7 @@ def measure(runs: Runs) -> list[Figure]:
         figures += [warm_deployed, warm_bare, delete_deployed, delete_bare]
         figures += scale(emulator, function, runs)
         calls = calls_per_request(emulator, function)
+        calls += drift_check(emulator, function, max(1, runs.cold_creates))
     figures.append(artifact_size())
     figures.append(bundled_sdk_size())
     return figures + calls
@@ -763,6 +781,86 @@ def calls_per_request(emulator: CognitoEmulator, function: LocalLambda) -> list[
             )
         )
     return figures
+
+
+def drift_check(emulator: CognitoEmulator, function: LocalLambda, samples: int) -> list[Figure]:
+    """Figure 8: the schedule's drift check over a full pool, 300 servers a stack holds, in a
+    fresh process; its calls against the reads it can't do without, and its time against theirs
+    made bare. Describing each server instead would take 300 calls, and 300 more for the ledger."""
+    pool = emulator.create_user_pool("bench-drift")
+    FAULTS.servers_per_pool = DRIFT_SERVERS
+    first = events.properties(pool, identifier="https://drift-000.example.com")
+    assert function.send(events.request("Create", first))["Status"] == "SUCCESS"
+    dynamodb = emulator.client("dynamodb")
+    item = dynamodb.get_item(TableName=LEDGER_TABLE, Key={"server": {"S": f"{pool}|{first['Identifier']}"}})["Item"]
+    cognito = emulator.client()
+    for n in range(1, DRIFT_SERVERS):
+        identifier = f"https://drift-{n:03}.example.com"
+        cognito.create_resource_server(
+            UserPoolId=pool, Identifier=identifier, Name=first["Name"], Scopes=first["Scopes"]
+        )
+        dynamodb.put_item(TableName=LEDGER_TABLE, Item={**item, "server": {"S": f"{pool}|{identifier}"}})
+    check = events.load("drift-check")
+    # The figures before this one left live records in pools of their own: the check reads those too.
+    pools = sorted({record["pool"]["S"] for record in live_records(dynamodb)})
+    job = {"table": LEDGER_TABLE, "pools": pools, "page": SCAN_PAGE}
+    listings = sum(max(1, -(-held_in(cognito, each) // PAGE_SIZE)) for each in pools)
+    ours, floor, calls, scans = [], [], 0, 0
+    for _ in range(samples):
+        FAULTS.reset()
+        function.run(check, new_request_id=False)
+        assert function.last is not None
+        assert function.last.outcome == "response", function.last.logs
+        report = json.loads(function.last.body)
+        assert report["checked"] >= DRIFT_SERVERS, report
+        assert not report["drifted"], report
+        ours.append(function.last.seconds)
+        calls, scans = sum(FAULTS.attempts.values()), FAULTS.attempts["Scan"]
+        started = time.monotonic()
+        child(DRIFT_FLOOR, job, function.env)
+        floor.append(time.monotonic() - started)
+    FAULTS.servers_per_pool = SERVERS_PER_POOL
+    least = scans + listings
+    return [
+        Figure(
+            f"8. AWS calls of a drift check, {DRIFT_SERVERS} servers in one pool",
+            "calls",
+            [calls],
+            [least],
+            goal=1.0,
+            note=f"Scan {scans} (the ledger), ListResourceServers {calls - scans} ({len(pools)} pools, 50 servers "
+            f"a call); floor: those reads alone; describing each server would take {DRIFT_SERVERS} calls in one pool",
+        ),
+        Figure(
+            f"8. drift check of {DRIFT_SERVERS} servers, cold, in a fresh process",
+            "s",
+            ours,
+            floor,
+            goal=1.5,
+            note="floor: the same Scan and listing, bare, in a fresh process; every server compared",
+        ),
+    ]
+
+
+def held_in(cognito: Any, pool: str) -> int:
+    """How many servers a pool holds; none when it is gone."""
+    try:
+        pages = cognito.get_paginator("list_resource_servers").paginate(UserPoolId=pool, MaxResults=PAGE_SIZE)
+        return sum(len(page["ResourceServers"]) for page in pages)
+    except cognito.exceptions.ResourceNotFoundException:
+        return 0
+
+
+def live_records(dynamodb: Any) -> list[dict[str, Any]]:
+    live = ["creating", "made", "adopted", "held"]
+    items: list[dict[str, Any]] = []
+    scan: dict[str, Any] = {"TableName": LEDGER_TABLE}
+    while True:
+        page = dynamodb.scan(**scan)
+        items += [item for item in page["Items"] if item["state"]["S"] in live]
+        if "LastEvaluatedKey" not in page:
+            return items
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _counts(calls: dict[str, int]) -> str:

@@ -239,7 +239,9 @@ def test_the_check_only_reads_and_lists_a_full_pool_fifty_servers_a_call(
     report = check(provider)
 
     assert report == {"checked": 300, "drifted": [], "unchecked": []}
-    assert calls == ["Scan", *["ListResourceServers"] * 6]
+    # 300 records, 100 a page: the last page may come back empty, as DynamoDB's may.
+    assert calls[: calls.index("ListResourceServers")] in (["Scan"] * 3, ["Scan"] * 4)
+    assert calls[calls.index("ListResourceServers") :] == ["ListResourceServers"] * 6
 
 
 def test_the_check_publishes_its_three_counts_as_embedded_metrics(
