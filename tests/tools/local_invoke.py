@@ -1,6 +1,6 @@
 """`make local-invoke`: `sam local invoke` for real, in a container, against the Cognito emulator:
-the lifecycle of events/ (Create, Update, Update with a new Identifier, the cleanup Delete, the
-Delete), each answer printed.
+the lifecycle of events/ (Create, Update, Update with a new Identifier, the drift check, the
+cleanup Delete, the Delete), each answer, or the drift check's report, printed.
 
 Usage: python -m tests.tools.local_invoke [REPO_ROOT] [--keep] [--event events/x.json ...]
 
@@ -49,6 +49,7 @@ EVENTS = (
     "events/create.json",
     "events/update.json",
     "events/update-replace.json",
+    "events/drift-check.json",  # the schedule's: no answer, a report returned; both servers in step
     "events/delete-replaced.json",
     "events/delete.json",
 )
@@ -231,6 +232,41 @@ def answer_in(output: str) -> tuple[dict[str, Any] | None, str]:
     return found, fate
 
 
+def judged(event: str, output: str, code: object, took: float) -> str:
+    """What one invoke came to, printed: its answer as CloudFormation would receive it, or, for
+    the drift check, the report it returned. SUCCESS, or why not."""
+    if Path(event).stem == "drift-check":
+        report = report_in(output)
+        # Both servers the lifecycle has made by then, each as its stack declared it.
+        in_step = report is not None and report["checked"] == 2 and not report["drifted"] and not report["unchecked"]
+        status = "SUCCESS" if in_step else "FAILED"
+        say(f"{event}: drift check {status} in {took:.1f} s (sam exit {code}); the report it returned:")
+        print(json.dumps(report, separators=(",", ":")), flush=True)
+        return status
+    answer, fate = answer_in(output)
+    if answer is None:
+        say(f"{event}: no answer in the function's log (sam exit {code}, {took:.1f} s); its last lines:")
+        print("\n".join(output.splitlines()[-25:]), flush=True)
+        return "NONE"
+    status = str(answer.get("Status"))
+    say(f"{event}: {status} in {took:.1f} s (sam exit {code}; {fate})")
+    # The body exactly as it is PUT to the ResponseURL: compact ASCII JSON.
+    print(json.dumps(answer, separators=(",", ":")), flush=True)
+    return status
+
+
+def report_in(output: str) -> dict[str, Any] | None:
+    """The drift check's report: what the handler returned, which sam prints on a line of its own."""
+    for line in reversed(output.strip().splitlines()):
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict) and {"checked", "drifted", "unchecked"} <= found.keys():
+            return found
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repo", nargs="?", default=".", type=Path)
@@ -321,17 +357,7 @@ def main() -> int:
                 output, code = str(timed_out.stderr or "") + str(timed_out.stdout or ""), "timeout"
             took = time.monotonic() - started
             (work / f"{Path(event).stem}.log").write_text(output)
-            answer, fate = answer_in(output)
-            if answer is None:
-                say(f"{event}: no answer in the function's log (sam exit {code}, {took:.1f} s); its last lines:")
-                print("\n".join(output.splitlines()[-25:]), flush=True)
-                results.append((event, "NONE"))
-                continue
-            status = str(answer.get("Status"))
-            results.append((event, status))
-            say(f"{event}: {status} in {took:.1f} s (sam exit {code}; {fate})")
-            # The body exactly as it is PUT to the ResponseURL: compact ASCII JSON.
-            print(json.dumps(answer, separators=(",", ":")), flush=True)
+            results.append((event, judged(event, output, code, took)))
     finally:
         emulator.stop()
         failed = any(status != "SUCCESS" for _, status in results) or not results
