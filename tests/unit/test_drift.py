@@ -314,3 +314,31 @@ def test_the_command_prints_the_report_and_exits_by_what_it_found(
     assert capsys.readouterr().err.startswith(
         "drift: could not read the ledger table no-such-table (ResourceNotFoundException)"
     )
+
+
+def test_a_server_a_request_changed_while_the_pool_was_listed_is_left_to_the_next_check(
+    provider: Harness, cognito_idp: Any, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(provider, pool)
+    cognito = provider.provider.services.cognito
+    listing = cognito.list_servers
+
+    def list_while_an_update_lands(user_pool_id: str) -> Any:
+        # A request wrote between the Scan and the listing: its record's version moved, and
+        # Cognito holds what it wrote.
+        scopes = events.properties(pool)["Scopes"]
+        cognito_idp.update_resource_server(UserPoolId=pool, Identifier=API, Name="Renamed", Scopes=scopes)
+        boto3.client("dynamodb").update_item(
+            TableName=LEDGER_TABLE,
+            Key={"server": {"S": f"{pool}|{API}"}},
+            UpdateExpression="SET version = version + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        return listing(user_pool_id)
+
+    monkeypatch.setattr(cognito, "list_servers", list_while_an_update_lands)
+
+    assert check(provider) == {"checked": 0, "drifted": [], "unchecked": []}
+    monkeypatch.setattr(cognito, "list_servers", listing)
+    # Read again with nothing moving: the record stands, so what differs is drift.
+    assert drifted(check(provider)) == {API: ["Name: 'Renamed' in Cognito, 'Example API' declared"]}
