@@ -65,8 +65,10 @@ def undo(server_id: ServerId, create_marker: str | None, work: Work) -> None:
     ledger, request = work.services.ledger, work.request
     record = ledger.read(server_id)
     if record is None or record.state is State.GONE:
-        if create_marker is None:
-            fence(server_id, record, work)  # a cancelled Create may not have run yet
+        # A Create CloudFormation cancelled may not have run yet; one whose invocation crhelper's
+        # timer answered for may run again, as Lambda retries it, and find no answer kept if
+        # saving it failed. Either must find this fence, and make nothing.
+        fence(server_id, record, work)
         logger.info("Nothing of this resource's to undo", extra={"server": str(server_id)})
         return
     if record.owner != work.owner:

@@ -337,7 +337,9 @@ class Simulation:
                     if not self._advance():
                         break
                     continue
-                choice = strategy.choose(step, tuple(t.id for t in enabled), last, self._call_of)
+                # Indexed by the schedule, not the loop: a step that only advances the clock
+                # chooses nothing, and a replayed prefix must stay aligned with what was chosen.
+                choice = strategy.choose(len(self.schedule), tuple(t.id for t in enabled), last, self._call_of)
                 self.schedule.append(choice)
                 task = self._task(choice.task)
                 task.fault = choice.fault if task.state == "call" else None
