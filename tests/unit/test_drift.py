@@ -266,6 +266,7 @@ def test_the_check_publishes_its_three_counts_as_embedded_metrics(
     }
     counts = (emf["CheckedResourceServers"], emf["DriftedResourceServers"], emf["UncheckedPools"])
     assert counts == ([2.0], [1.0], [0.0])  # Powertools writes each value as a list, as EMF allows
+    assert emf["level"] == "INFO", "a JSON line with no level, Lambda reads as INFO"
     [line] = [record for record in caplog.records if record.getMessage() == "Resource server drifted"]
     assert line.levelname == "WARNING"
     assert line.__dict__["server"] == f"{pool}|https://deleted"
@@ -342,3 +343,17 @@ def test_a_server_a_request_changed_while_the_pool_was_listed_is_left_to_the_nex
     monkeypatch.setattr(cognito, "list_servers", listing)
     # Read again with nothing moving: the record stands, so what differs is drift.
     assert drifted(check(provider)) == {API: ["Name: 'Renamed' in Cognito, 'Example API' declared"]}
+
+
+def test_the_metrics_pass_lambdas_log_level_filter_whatever_it_is_set_to(
+    provider: Harness, pool: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(provider, pool)
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "ERROR")  # LogLevel ERROR, as Lambda names it
+    capfd.readouterr()
+
+    check(provider)
+
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["level"] == "ERROR"

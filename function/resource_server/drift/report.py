@@ -3,6 +3,7 @@ the handler returns (and the command prints)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -10,6 +11,7 @@ from aws_lambda_powertools import Logger
 from .check import Drifted, Report
 
 NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
+LAMBDA_LOG_LEVEL = "AWS_LAMBDA_LOG_LEVEL"  # Lambda's ApplicationLogLevel, in Lambda's names
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -58,6 +60,9 @@ def publish(report: Report) -> None:
     metrics.add_metric(name="CheckedResourceServers", unit=MetricUnit.Count, value=report.checked)
     metrics.add_metric(name="DriftedResourceServers", unit=MetricUnit.Count, value=len(report.drifted))
     metrics.add_metric(name="UncheckedPools", unit=MetricUnit.Count, value=len(report.unchecked))
+    # Lambda's log-level filter reads a JSON line with no "level" as INFO, and drops it under a
+    # higher ApplicationLogLevel: the line carries the level the filter lets through.
+    metrics.add_metadata(key="level", value=os.environ.get(LAMBDA_LOG_LEVEL, "INFO"))
     metrics.flush_metrics()
 
 
