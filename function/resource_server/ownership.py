@@ -62,9 +62,13 @@ class Owner(NamedTuple):
     stack_id: str
     logical_id: str
 
+    @property
+    def stack_name(self) -> str:
+        """The name in the stack's ARN (arn:...:stack/<name>/<id>), or the id as given."""
+        return self.stack_id.split("/")[1] if self.stack_id.count("/") >= 2 else self.stack_id
+
     def __str__(self) -> str:
-        stack_name = self.stack_id.split("/")[1] if self.stack_id.count("/") >= 2 else self.stack_id
-        return f"{self.logical_id} of stack {stack_name}"
+        return f"{self.logical_id} of stack {self.stack_name}"
 
 
 def owner_of(request: Request) -> Owner:

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Lambda's own control (LoggingConfig.ApplicationLogLevel) comes first, as Powertools ranks it: an
 # operator changes the level as for any function. Its names are Lambda's, not Python's.
-LOG_LEVEL_VARIABLES = ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+LAMBDA_LOG_LEVEL = "AWS_LAMBDA_LOG_LEVEL"  # Lambda's ApplicationLogLevel, in Lambda's names
+LOG_LEVEL_VARIABLES = (LAMBDA_LOG_LEVEL, "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 LAMBDA_LOG_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 # What the SDK reads to aim a client at an emulator; template.yaml declares them empty.
 ENDPOINT_VARIABLES = (

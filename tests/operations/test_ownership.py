@@ -501,10 +501,7 @@ def test_a_1_0_0_server_with_adopt_existing_and_no_adoption_record_is_deleted_as
 ) -> None:
     # 1.0.0 kept an adoption record until the server was deleted: with its answers table older
     # than the ledger, no record means it created the server.
-    stack = ModelStack(provider.send)
-    stack.create({"Api": Custom(adopting(pool))})
-    legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
-    legacy.answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
+    stack = legacy.stack_upgraded_from_1_0_0(provider.send, pool)
 
     assert stack.delete() == "DELETE_COMPLETE"
     assert held(cognito_idp, pool) == {}

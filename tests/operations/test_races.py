@@ -69,10 +69,7 @@ def test_r3_a_delete_with_no_record_on_a_restored_ledger_stops_to_ask(
 def test_r3_the_upgrade_from_1_0_0_is_recorded_once_in_the_ledger_for_the_answers_table_it_names(
     provider: Harness, cognito_idp: Any, pool: str
 ) -> None:
-    stack = ModelStack(provider.send)
-    stack.create({"Api": Custom(adopting(pool))})
-    legacy.made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
-    legacy.answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
+    stack = legacy.stack_upgraded_from_1_0_0(provider.send, pool)
 
     assert stack.delete() == "DELETE_COMPLETE"
     kept = boto3.client("dynamodb").get_item(TableName=LEDGER_TABLE, Key={"server": {"S": "#upgraded-from-1.0.0"}})

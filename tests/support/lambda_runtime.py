@@ -146,17 +146,9 @@ class LocalLambda:
         self.env = function_environment(endpoint, receiver.cert_file, **env)
         self.last: Invocation | None = None
 
-    def send(
-        self,
-        event: dict[str, Any],
-        *,
-        pool: str | None = None,
-        timeout_s: float = 60.0,
-        new_request_id: bool = True,
-        **env: str,
-    ) -> dict[str, Any]:
-        """Invoke on `event` (aimed at `pool` and the receiver); return the answer CloudFormation would get."""
-        aimed = self.run(event, pool=pool, timeout_s=timeout_s, new_request_id=new_request_id, **env)
+    def send(self, event: dict[str, Any], *, timeout_s: float = 60.0, **options: Any) -> dict[str, Any]:
+        """Invoke on `event`, as `run` does; return the answer CloudFormation would get."""
+        aimed = self.run(event, timeout_s=timeout_s, **options)
         assert self.last is not None
         if self.last.timed_out:
             raise TimeoutError(f"the function timed out after {timeout_s} s:\n{self.last.logs}")

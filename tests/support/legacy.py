@@ -15,11 +15,14 @@ import datetime
 import json
 from typing import Any
 
+import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 
-from tests.support.emulator import LEDGER_TABLE, REGION
+from tests.support.emulator import IDEMPOTENCY_TABLE, LEDGER_TABLE, REGION
+from tests.support.servers import API, adopting
+from tests.support.stack_operations import Custom, ModelStack
 
 
 def answers_table_of_1_0_0(answers_table: str, age_s: float = 30 * 24 * 3600, ledger: str = LEDGER_TABLE) -> None:
@@ -61,3 +64,13 @@ def adopted_by_1_0_0(
             "adopted_at": {"S": datetime.datetime.now(datetime.UTC).isoformat()},
         },
     )
+
+
+def stack_upgraded_from_1_0_0(send: Any, pool: str) -> ModelStack:
+    """A stack holding a server (AdoptExisting "true") that 1.0.0 made: no adoption record of
+    1.0.0's, the ledger's record of it as 1.0.0's, and 1.0.0's answers table, older than the ledger."""
+    stack = ModelStack(send)
+    stack.create({"Api": Custom(adopting(pool))})
+    made_by_1_0_0(boto3.client("dynamodb"), f"{pool}|{API}")
+    answers_table_of_1_0_0(IDEMPOTENCY_TABLE)
+    return stack

@@ -8,10 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from .check import Drifted, Report
+from resource_server.startup import LAMBDA_LOG_LEVEL
 
-NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
-LAMBDA_LOG_LEVEL = "AWS_LAMBDA_LOG_LEVEL"  # Lambda's ApplicationLogLevel, in Lambda's names
+from .check import Drifted, Report
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -67,12 +66,11 @@ def publish(report: Report) -> None:
 
 
 def _drifted(found: Drifted) -> dict[str, Any]:
-    stack_name = found.owner.stack_id.split("/")[1] if found.owner.stack_id.count("/") >= 2 else found.owner.stack_id
     return {
         "stack_id": found.owner.stack_id,
         "logical_id": found.owner.logical_id,
         "server": str(found.server_id),
         "differences": list(found.differences),
         # CloudFormation sends an Update only for a changed property: Revision is the one to change.
-        "repair": f"change {found.owner.logical_id}'s Revision property and update stack {stack_name}",
+        "repair": f"change {found.owner.logical_id}'s Revision property and update stack {found.owner.stack_name}",
     }
