@@ -159,7 +159,9 @@ def simulate(
             lag_seen[n] = pacing.index_lag(lag_seen.get(n, 0.0), leases[n].began, now, shows_mine, n in shown)
             if shows_mine:
                 shown.add(n)
-        line = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)
+        line = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)._replace(
+            shows_mine=shows_mine
+        )
         watches[n] = pacing.watch(watches.get(n), line, now)
         if n in stalled or pacing.stalled(watches[n], now, rates):
             if n not in stalled:

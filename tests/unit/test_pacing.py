@@ -309,13 +309,32 @@ def test_a_writer_learns_how_far_the_index_lags_from_its_own_lease() -> None:
     unseen = pacing.index_lag(0.0, began, 1_000.4, shows_mine=False, seen_before=False)
     first_seen = pacing.index_lag(unseen, began, 1_001.2, shows_mine=True, seen_before=False)
 
-    assert (unseen, first_seen) == (pytest.approx(0.4), pytest.approx(1.2))
+    # Between the last reading that did not show it (0.4 s) and the first that did (1.2 s): midway.
+    assert (unseen, first_seen) == (pytest.approx(0.4), pytest.approx(0.8))
     assert pacing.index_lag(first_seen, began, 1_030.0, shows_mine=True, seen_before=True) == first_seen
     assert pacing.index_lag(0.0, began, 1_009.0, shows_mine=True, seen_before=False) == 0.0, "shown at once: no lag"
     move = pacing.next_move(
         pacing.Line(5, 5), refused_at_head=0, rng=random.Random(0), round_trip_s=0.05, index_lag_s=first_seen
     )
-    assert move.attempt, "5 ahead at 5/s is a second: within what the index may still count of the gone"
+    assert move.attempt, "5 ahead at 5/s is a second, 0.8 s of it writers gone that the index still counts"
+
+
+def test_the_wait_the_index_owes_to_writers_gone_is_slept_not_spent_trying() -> None:
+    rng = random.Random(0)
+    far = pacing.next_move(pacing.Line(20, 20), refused_at_head=0, rng=rng, round_trip_s=0.05, index_lag_s=2.0)
+    # 20 ahead at 5/s is 4 s, of which 2 s are writers gone: it sleeps, to a slot before its turn.
+    assert not far.attempt
+    assert far.wait_s == pytest.approx(2.0 - 1 / pacing.POOL_RATE)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_lagging_index_costs_calls_in_proportion_not_a_storm(seed: int) -> None:
+    steady = sim.simulate(sim.at_once(150, budget_s=60.0), latency_s=0.05, seed=seed)
+    for lag_s in (0.5, 2.0):
+        lagging = sim.simulate(sim.at_once(150, budget_s=60.0), latency_s=0.05, index_lag_s=lag_s, seed=seed)
+        # Trying throughout the lag cost 87-89 calls a create at 0.5 s behind, and 69-72 at 2 s.
+        assert lagging.calls_per_create <= 2.5 * steady.calls_per_create, f"{lag_s} s behind"
+        assert len(lagging.succeeded) == 150
 
 
 def test_a_raised_rate_is_kept_at_the_same_ratio_to_its_floor() -> None:
