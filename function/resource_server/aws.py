@@ -161,6 +161,8 @@ class RetryPolicy:
             if lost or (status or 0) >= 500:
                 self.write.in_doubt = True  # sent, and the service may have acted on it
         if caught_exception is None and status is not None and status < 300:
+            if self.write is not None and name not in self.reads:
+                self.pacing.taken(self._sent_at, self.clock())  # when the next slot opens (pacing.py)
             return None
         if code in self.never_retried or name in self.attempted_once:
             self._stop(response, attempts, caught_exception, operation)

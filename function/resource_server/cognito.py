@@ -34,6 +34,8 @@ NEVER_RETRIED = frozenset({"LimitExceededException"})
 # A Delete or a Describe can be repeated safely: a server error is retried until the deadline.
 # A Create or Update that failed with one is in doubt, and follows standard mode's 3 attempts.
 REPEATABLE = frozenset({"DeleteResourceServer", "DescribeResourceServer", "ListResourceServers"})
+# Calls that can't act: no write of theirs to wait out, and none that takes a slot of the write rate.
+READS = frozenset({"DescribeResourceServer", "ListResourceServers"})
 # ListResourceServers' largest page: a pool of 300 servers in 6 calls.
 PAGE_SIZE = 50
 # A multi-Region user pool's secondary Region answers this to every resource-server call.
@@ -100,7 +102,7 @@ class Cognito:
 
     @staticmethod
     def retry_policy(deadline: Callable[[], float], pacing: Pacing | None = None) -> RetryPolicy:
-        return RetryPolicy(deadline, never_retried=NEVER_RETRIED, until_deadline=REPEATABLE, pacing=pacing)
+        return RetryPolicy(deadline, never_retried=NEVER_RETRIED, until_deadline=REPEATABLE, reads=READS, pacing=pacing)
 
     def describe(self, server_id: ServerId) -> Held | None:
         """What Cognito holds, or None when the server or its pool is gone."""

@@ -9,7 +9,9 @@ Retain, point-in-time recovery).
   Create takes its lease in the write that records `creating`, and gives it back in the write
   that records `made`: the two writes a Create adds.
 - The leases are also the queue in which throttled writers wait their turn (pacing.py): a sparse
-  index of the records that hold one, in the order they began.
+  index of the records that hold one, in the order they began. The write that gives a lease back
+  after Cognito took the request's write leaves in it, for a while, when Cognito took it: when
+  the pool's next slot opens.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from .clock import CLOCK
 from .contract import ResourceServer, ServerId
 from .failure import RequestFailed
 from .ownership import LIVE, Owner, Record, State
-from .pacing import Ahead, Lease, Line
+from .pacing import RECENT_WRITE_S, Ahead, Lease, Line
 
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
 QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
+# No lease outlives the Lambda's longest Timeout, 900 s: the queue is read no further back, and a
+# record's moment of a write taken (above), left in the index until its next write, is passed over.
+QUEUE_HORIZON_S = 960.0
 # A lease marked as one whose request died: its pool, so marked, is counted in no line.
 STALE = "stale:"
 # The most leases one writer marks: as many as the pool's rate serves while a line stalls.
@@ -87,6 +92,7 @@ class Ledger:
         # A write of this delivery's lease that failed after an attempt whose answer may have been
         # lost, and the write's token: if that attempt landed, the lease stands until let_go.
         self._in_doubt: tuple[Record, str] | None = None
+        self._took_at: float | None = None  # when Cognito took this request's last write, by pacing
 
     @property
     def lease(self) -> Lease | None:
@@ -95,7 +101,11 @@ class Ledger:
 
     def start(self, request_id: str, invocation_id: str) -> None:
         self.holder, self._held = f"{request_id}/{invocation_id}", None
-        self._in_doubt = None
+        self._in_doubt = self._took_at = None
+
+    def took(self, at: float) -> None:
+        """Cognito took this request's write at `at`: the write that gives the lease back keeps it."""
+        self._took_at = at
 
     def let_go(self) -> None:
         """Give back a lease that a request which failed midway still holds, its record unchanged:
@@ -165,40 +175,52 @@ class Ledger:
 
     def line_ahead(self, mine: Lease, now: float) -> Line | None:
         """How many leases began before `mine` and can still write at `now`, in its pool and in
-        all, and the first of those in its pool; None when they can't be read. One Query of the
-        queue index gives it all: each entry carries its pool, and a stale one is marked there."""
-        values = {":writes": {"S": "writes"}, ":mine": {"N": str(mine.began)}, ":now": {"N": str(now)}}
+        all, the first of those in its pool, and when its pool last took a write; None when they
+        can't be read. One Query of the queue index gives it all: each entry carries its pool, a
+        stale one is marked there, and an entry without a holder is a write taken (`settle`)."""
+        values = {
+            ":writes": {"S": "writes"},
+            ":since": {"N": str(now - QUEUE_HORIZON_S)},
+            ":recent": {"N": str(now - RECENT_WRITE_S)},
+        }
         in_pool = in_account = 0
         ahead: list[Ahead] = []
         shows_mine = False
+        last_write: float | None = None
         token = None
         try:
             while True:
                 page = self._client.query(
                     TableName=self.table_name,
                     IndexName=QUEUE_INDEX,
-                    KeyConditionExpression="#queue = :writes AND began <= :mine",
-                    FilterExpression="writes_until > :now",
-                    ProjectionExpression="#server, #pool, holder, writes_until",
+                    # The writers behind it too: whichever of them wrote last says when a slot opens.
+                    KeyConditionExpression="#queue = :writes AND began >= :since",
+                    FilterExpression="writes_until > :recent",
+                    ProjectionExpression="#server, #pool, holder, began, writes_until",
                     ExpressionAttributeNames={"#queue": "queue", "#pool": "pool", "#server": "server"},
                     ExpressionAttributeValues=values,
                     **({"ExclusiveStartKey": token} if token else {}),
                 )
                 for item in page.get("Items", []):
                     pool = item.get("pool", {}).get("S", "")
-                    if item.get("holder", {}).get("S") == mine.holder:
+                    until = float(item.get("writes_until", {}).get("N", "0"))
+                    holder = item.get("holder", {}).get("S")
+                    if holder is None:
+                        if pool == mine.pool:
+                            last_write = until if last_write is None else max(last_write, until)
+                        continue
+                    if holder == mine.holder:
                         shows_mine = True  # its own: how far the index lags, it learns from this
                         continue
-                    if pool.startswith(STALE):
+                    if pool.startswith(STALE) or until <= now or float(item["began"]["N"]) > mine.began:
                         continue
                     in_account += 1
                     if pool == mine.pool:
                         in_pool += 1
                         if len(ahead) < STALE_AT_MOST:
-                            until = float(item.get("writes_until", {}).get("N", "0"))
-                            ahead.append(Ahead(item["server"]["S"], item.get("holder", {}).get("S", ""), until))
+                            ahead.append(Ahead(item["server"]["S"], holder, until))
                 if not (token := page.get("LastEvaluatedKey")):
-                    return Line(in_pool, in_account, tuple(ahead), shows_mine)
+                    return Line(in_pool, in_account, tuple(ahead), shows_mine, last_write)
         except (ClientError, BotoCoreError, OutOfTime):
             return None
 
@@ -327,11 +349,12 @@ class Ledger:
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""
         settled = record._replace(state=state, version=record.version + 1, lease=None, **changes)
+        took_at = self._took_at if record.lease is not None else None
         # The write that gives the lease back is the request's last on the record: it may use the
         # store's reserve, so that a server made near the deadline is still recorded.
         with self._budget.last_write():
-            self._write(settled, record)
-        self._held = None
+            self._write(settled, record, took_at)
+        self._held = self._took_at = None
         return settled
 
     def give_back(self, record: Record) -> Record:
@@ -387,8 +410,12 @@ class Ledger:
 
     # The table
 
-    def _write(self, record: Record, expected: Record | None) -> None:
+    def _write(self, record: Record, expected: Record | None, took_at: float | None = None) -> None:
         item = _item(record)
+        if took_at is not None:
+            # In the queue, without a holder: when Cognito took a write in its pool (line_ahead).
+            # Ownership reads none of it, and the record's next write clears it.
+            item.update({"queue": {"S": "writes"}, "began": {"N": str(took_at)}, "writes_until": {"N": str(took_at)}})
         token = item["write"]["S"]
         condition = "attribute_not_exists(#server)" if expected is None else "#version = :version"
         values = {} if expected is None else {"ExpressionAttributeValues": {":version": {"N": str(expected.version)}}}

@@ -8,6 +8,9 @@ lease in the ledger, taken before its first attempt (ledger.py); in the order th
 leases are the queue. A throttled writer counts the leases ahead of it that can still write,
 in its pool and in the account, works out when its turn comes at Cognito's rates, and sleeps
 until then, looking again at half that wait, or RECHECK_S, as the line moves.
+Cognito spaces a pool's writes a slot apart, so a writer that knows when the last one was taken
+knows when each slot opens: each write taken leaves its moment in the queue (ledger.py), and a
+writer that reads one tries once, at its own slot, rather than again and again near it.
 Writers that are not ours share Cognito's rate too; a writer whose turn came and was still
 refused simply looks again. If the ledger can't be read, or the line stops moving, it falls back
 to jittered retries.
@@ -28,6 +31,9 @@ logger = logging.getLogger(__name__)
 class Pacing:
     """When a throttled call tries again: short jittered waits, every AWS call's default, and
     what a Cognito write falls back to when the line can't be read (`Turns`, below)."""
+
+    def taken(self, sent_at: float, answered_at: float) -> None:
+        """A write was taken: sent at `sent_at`, answered at `answered_at` (monotonic seconds)."""
 
     # botocore's backoff for throttling (full jitter, 1 s doubling to 20 s) leaves Cognito's
     # 5 writes/s per pool idle: 25 creates spread over 17.6 s against the 4.8 s the cap allows.
@@ -66,6 +72,12 @@ HEAD_CAP_S = Pacing.CAP_S
 # this often, not after every refusal: each reading is a round trip to DynamoDB.
 WINDOW_ROUND_TRIPS = 10
 REREAD_S = 1.0
+# A writer that knows when its pool last took a write tries this much after its slot opens: the
+# moment is known to half a round trip, and each writer ahead may be as late (`make bench`, 5d).
+PHASE_MARGIN = 0.05
+# A write taken longer ago than this says nothing of when the next slot opens: the pool has been
+# idle, or the index lags so far that the moment is no use. Kept above the lags figure 5d plays.
+RECENT_WRITE_S = 10.0
 # A line in which no writer ahead has gone for this long is not being served: a lease whose
 # request died stands in it until its time ends, a quarter of an hour with the 900 s Timeout.
 # A writer that sees it stall paces itself with jitter from then on, as when the ledger can't be read.
@@ -109,6 +121,8 @@ class Line(NamedTuple):
     # Whether the reading showed the writer's own lease: the index it is read from lags its
     # table, and until it shows a lease, it shows for as long the ones already given back.
     shows_mine: bool = True
+    # When Cognito last took a write in its pool, in seconds since the epoch, if in RECENT_WRITE_S.
+    last_write: float | None = None
 
 
 def wait_for_turn(line: Line, rates: Rates = DEFAULT_RATES) -> tuple[float, float]:
@@ -128,8 +142,12 @@ class Watch(NamedTuple):
     account_since: float
 
 
-def watch(previous: Watch | None, line: Line, now: float) -> Watch:
-    """`previous`, updated with a new reading of the line at `now`."""
+def watch(previous: Watch | None, line: Line, now: float) -> Watch | None:
+    """`previous`, updated with a new reading of the line at `now`. A reading that does not show
+    the writer's own lease is short of the leases that began with it: it says nothing of how the
+    line moves."""
+    if not line.shows_mine:
+        return previous
     if previous is None:
         return Watch(line, now, now)
     return Watch(
@@ -139,8 +157,10 @@ def watch(previous: Watch | None, line: Line, now: float) -> Watch:
     )
 
 
-def stalled(seen: Watch, now: float, rates: Rates = DEFAULT_RATES) -> bool:
+def stalled(seen: Watch | None, now: float, rates: Rates = DEFAULT_RATES) -> bool:
     """Whether the writers ahead, in the line whose rate binds, have not moved for STALL_S."""
+    if seen is None:
+        return False
     wait, slot = wait_for_turn(seen.line, rates)
     since = seen.account_since if slot == 1 / rates.account else seen.pool_since
     return wait > 0 and now - since >= STALL_S
@@ -152,6 +172,7 @@ class Move(NamedTuple):
     wait_s: float
     attempt: bool
     at_head: bool = False  # no writer of ours is ahead of it
+    timed: bool = False  # an attempt at the moment its slot opens, by the pool's last write
 
 
 def next_move(
@@ -162,11 +183,25 @@ def next_move(
     round_trip_s: float,
     rates: Rates = DEFAULT_RATES,
     index_lag_s: float = 0.0,
+    since_last_s: float | None = None,
 ) -> Move:
     """The pacing rule, on its own, so that the simulation in `make bench` plays exactly this.
     `refused_at_head`: how often in a row this writer was throttled with none of ours ahead.
-    `index_lag_s`: how far the index lags, as this writer saw its own lease appear in it."""
+    `index_lag_s`: how far the index lags, as this writer saw its own lease appear in it.
+    `since_last_s`: how long ago, when it read the line, its pool last took a write."""
     wait, slot = wait_for_turn(line, rates)
+    if not line.shows_mine and index_lag_s < STALL_S:
+        # The index has yet to show its own lease, nor those that began just before it: the line
+        # it shows is short by them. Read it again once the index has had as long again.
+        return Move(max(index_lag_s, slot), attempt=False)
+    if since_last_s is not None and line.shows_mine and slot == 1 / rates.pool:
+        # Its slot opens a slot after the last write, and one more for each writer ahead. An
+        # index that lags shows the moment that much older, and as many writers gone as took a
+        # slot since: the two cancel. When the account's rate binds, its pool's moment is no guide.
+        turn = (line.in_pool + 1) * slot * (1 + PHASE_MARGIN) - since_last_s - round_trip_s / 2
+        if turn > 0:
+            return Move(turn, attempt=True, at_head=line.in_pool == 0, timed=True)
+        # Its slot is open by the count, yet it was refused, or the writers ahead are late: as below.
     # The line still counts, for as long as the index lags, the writers that have gone: that much
     # of the wait is theirs. Trying throughout it instead cost 90 calls a create at 0.5 s behind.
     wait = max(wait - index_lag_s, 0.0)
@@ -197,7 +232,17 @@ def index_lag(estimate: float, began: float, now: float, shows_mine: bool, seen_
 class _Following:
     """What Turns knows of one lease's line; it starts afresh when the request's lease changes."""
 
-    __slots__ = ("index_lag_s", "lease", "line", "read_at", "refused_at_head", "seen_in_index", "stalled", "watch")
+    __slots__ = (
+        "index_lag_s",
+        "lease",
+        "line",
+        "read_at",
+        "refused_at_head",
+        "seen_in_index",
+        "stalled",
+        "timed",
+        "watch",
+    )
 
     def __init__(self, lease: Lease) -> None:
         self.lease = lease
@@ -208,6 +253,7 @@ class _Following:
         self.stalled = False  # the line stopped moving: it paces itself from then on
         self.index_lag_s = 0.0  # how far the index lags, as its own lease's appearance showed
         self.seen_in_index = False
+        self.timed = False  # its last attempt was timed to its slot: refused, it reads the line again
 
 
 class Turns(Pacing):
@@ -219,6 +265,7 @@ class Turns(Pacing):
         mine: Callable[[], Lease | None],
         *,
         stale: Callable[[tuple[Ahead, ...]], None] = lambda _ahead: None,
+        wrote: Callable[[float], None] = lambda _at: None,
         epoch: Callable[[float], float],
         rates: Rates = DEFAULT_RATES,
         clock: Callable[[], float] | None = None,
@@ -228,6 +275,7 @@ class Turns(Pacing):
         self._ahead = ahead  # the line ahead of a lease at a moment, or None when it can't be read
         self._mine = mine  # this request's lease, or None when it holds none
         self._stale = stale  # marks leases whose requests died, so that the line stops counting them
+        self._wrote = wrote  # keeps the moment Cognito took this request's write, for the line to read
         self._epoch = epoch  # a monotonic moment in seconds since the epoch, as leases count time
         self.rates = rates
         self._clock = clock or CLOCK.monotonic
@@ -237,6 +285,11 @@ class Turns(Pacing):
     def start(self) -> None:
         """A new request: nothing seen of a line yet."""
         self._following = None
+
+    def taken(self, sent_at: float, answered_at: float) -> None:
+        if self._mine() is not None:
+            # Cognito took it between sending and answer: midway, to half a round trip.
+            self._wrote(self._epoch((sent_at + answered_at) / 2))
 
     def delay(self, attempts: int, now: float, deadline: float, round_trip_s: float = 0.0) -> float:
         while (mine := self._mine()) is not None:
@@ -264,10 +317,14 @@ class Turns(Pacing):
                 round_trip_s=round_trip_s,
                 rates=self.rates,
                 index_lag_s=seen.index_lag_s,
+                since_last_s=None if line.last_write is None else self._epoch(now) - line.last_write,
             )
+            if move.timed and now + move.wait_s > deadline - FINAL_LOOK_S:
+                move = move._replace(attempt=False)  # its slot comes late: as any wait that does
+            seen.timed = move.timed and move.attempt
             if not move.attempt:
                 seen.read_at = None  # it sleeps: the line will have moved
-            seen.refused_at_head = seen.refused_at_head + 1 if move.at_head else 0
+            seen.refused_at_head = seen.refused_at_head + 1 if move.at_head and not move.timed else 0
             if move.attempt:
                 return move.wait_s  # past the last attempt, the caller stops
             if now + move.wait_s > deadline - FINAL_LOOK_S and now < deadline - FINAL_LOOK_S:
@@ -286,7 +343,7 @@ class Turns(Pacing):
         """The line ahead of the lease: read again, unless it was read in the last REREAD_S. A
         reading that failed counts too: until the next, the writer paces itself with jitter, rather
         than ask a slow or throttling ledger again after every refusal."""
-        if seen.read_at is not None and now - seen.read_at < REREAD_S:
+        if seen.read_at is not None and now - seen.read_at < REREAD_S and not seen.timed:
             return seen.line
         seen.read_at, seen.line = now, self._ahead(seen.lease, self._epoch(now))
         if seen.line is not None:

@@ -66,7 +66,14 @@ class Provider:
         replay = Replay(configuration.answers_table, budget, shared)
         ledger = Ledger(configuration.ledger_table, budget, shared, write_attempt_s=aws.COGNITO.attempt_s)
         rates = Rates(configuration.pool_write_rate, configuration.account_write_rate)
-        turns = Turns(ledger.line_ahead, lambda: ledger.lease, stale=ledger.mark_stale, epoch=budget.epoch, rates=rates)
+        turns = Turns(
+            ledger.line_ahead,
+            lambda: ledger.lease,
+            stale=ledger.mark_stale,
+            wrote=ledger.took,
+            epoch=budget.epoch,
+            rates=rates,
+        )
         cognito = Cognito.from_environment(budget.calls_end, turns, cognito_idp)
         # 1.0.0 kept its adoption records in the answers table.
         legacy = Legacy(configuration.answers_table, ledger, shared)

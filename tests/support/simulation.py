@@ -98,12 +98,16 @@ def simulate(
     orphans: int = 0,
     pool_rate: float = pacing.POOL_RATE,
     index_lag_s: float = 0.0,
+    late_s: float = 0.0,
 ) -> Result:
     """Each writer takes its lease, then tries CreateResourceServer until it is accepted or, by the
     provider's own rule, no attempt could finish in its time. `latency_s` is one call's round trip.
     `orphans`: leases at the head of pool-0's line whose requests died: they never write.
     `index_lag_s`: how far the queue index, which DynamoDB keeps eventually consistent, lags the
-    table: a lease is counted once it has been there that long, and for that long after it went."""
+    table: a lease is counted once it has been there that long, and for that long after it went.
+    `late_s`: each attempt arrives up to that much later than half a round trip, and its answer
+    as late, as on a loaded machine, whose processes wake late; the writer, which sees only when
+    it sent and when the answer came, takes the moment midway."""
     rng = random.Random(seed)
     rates = pacing.Rates(pool_rate, account_rate or pacing.ACCOUNT_RATE)
     jitter = pacing.Pacing(rng)  # the provider's fallback pacing, on the same random stream
@@ -121,9 +125,12 @@ def simulate(
     began = {n: lease.began for n, lease in leases.items()}
     dead = {-1 - n: Lease(f"orphan-{n}", "pool-0", began=-1.0 + n / 1000, writes_until=900.0) for n in range(orphans)}
     gone: dict[int, tuple[Lease, float]] = {}  # leases given back, and when: the index still shows them a while
-    watches: dict[int, pacing.Watch] = {}  # how each writer has seen the line move, as Turns keeps it
+    watches: dict[int, pacing.Watch | None] = {}  # how each writer has seen the line move, as Turns keeps it
     stalled: set[int] = set()
     read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
+    lines: dict[int, pacing.Line] = {}  # what that reading found, which the writer goes by until the next
+    timed: set[int] = set()  # the writers whose last attempt was timed to their slot: refused, they read again
+    taken: list[tuple[str, float, float]] = []  # each write Cognito took: its pool, its moment, when recorded
     attempts = dict.fromkeys(range(len(writers)), 0)
     lag_seen: dict[int, float] = {}  # how far each writer has seen the index lag
     shown: set[int] = set()  # the writers whose own lease the index has shown
@@ -140,18 +147,20 @@ def simulate(
         now, n, is_attempt = heapq.heappop(queue)
         if is_attempt:
             attempts[n] += 1
-            arrives = now + latency_s / 2
+            late = rng.uniform(0, late_s) if late_s else 0.0
+            arrives = now + latency_s / 2 + late
             pool = writers[n].pool
             if arrives >= next_slot.get(pool, 0.0) and (account_rate is None or arrives >= next_account_slot):
                 next_slot[pool] = arrives + 1 / pool_rate
                 if account_rate is not None:
                     next_account_slot = arrives + 1 / account_rate
-                succeeded[n], accepted[n] = now + latency_s, arrives
-                gone[n] = (leases.pop(n), now + 2 * latency_s)  # given back by the write that records it
+                succeeded[n], accepted[n] = now + latency_s + 2 * late, arrives
+                gone[n] = (leases.pop(n), now + 2 * latency_s + 2 * late)  # given back by the write that records it
+                taken.append((pool, now + latency_s / 2 + late, now + 2 * latency_s + 2 * late))
                 continue
-            now += latency_s  # the throttled answer comes back
+            now += latency_s + 2 * late  # the throttled answer comes back
         shows_mine = index_lag_s <= 0 or leases[n].began + index_lag_s <= now
-        if now - read_at.get(n, -1e9) >= pacing.REREAD_S:
+        if now - read_at.get(n, -1e9) >= pacing.REREAD_S or n in timed:
             now += latency_s  # a Query of the line
             read_at[n] = now
             readings[n] += 1
@@ -159,9 +168,10 @@ def simulate(
             lag_seen[n] = pacing.index_lag(lag_seen.get(n, 0.0), leases[n].began, now, shows_mine, n in shown)
             if shows_mine:
                 shown.add(n)
-        line = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)._replace(
-            shows_mine=shows_mine
-        )
+            lines[n] = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)._replace(
+                shows_mine=shows_mine, last_write=last_write(taken, writers[n].pool, now, index_lag_s)
+            )
+        line = lines[n]
         watches[n] = pacing.watch(watches.get(n), line, now)
         if n in stalled or pacing.stalled(watches[n], now, rates):
             if n not in stalled:
@@ -176,10 +186,14 @@ def simulate(
                 round_trip_s=latency_s,
                 rates=rates,
                 index_lag_s=lag_seen.get(n, 0.0),
+                since_last_s=None if line.last_write is None else now - line.last_write,
             )
-            refused_at_head[n] = refused_at_head[n] + 1 if move.at_head else 0
+            refused_at_head[n] = refused_at_head[n] + 1 if move.at_head and not move.timed else 0
         last_attempt = calls_end[n] - aws.COGNITO.attempt_s
         final_look = last_attempt - pacing.FINAL_LOOK_S
+        move = timed_late(move, now, last_attempt)
+        timed.discard(n)
+        timed.update([n] if move.timed and move.attempt else [])
         if not move.attempt and (now + move.wait_s <= last_attempt or now < final_look):
             read_at.pop(n, None)  # it will read the line again when it wakes, as Turns.delay does
             wake = now + move.wait_s if now + move.wait_s <= final_look or now >= final_look else final_look
@@ -207,6 +221,20 @@ def simulate(
             for n, w in enumerate(writers)
         ]
     )
+
+
+def last_write(taken: list[tuple[str, float, float]], pool: str, now: float, lag_s: float) -> float | None:
+    """When Cognito last took a write in `pool`, as the queue index shows it at `now`: `taken` holds
+    each write's pool, its moment, and when the write that gave its lease back recorded that
+    moment, which the index shows `lag_s` later."""
+    shown = [at for where, at, recorded in taken if where == pool and recorded + lag_s <= now]
+    return max((at for at in shown if at > now - pacing.RECENT_WRITE_S), default=None)
+
+
+def timed_late(move: pacing.Move, now: float, last_attempt: float) -> pacing.Move:
+    """As Turns.delay: an attempt timed to a slot that comes past its final look is a wait."""
+    late = move.timed and now + move.wait_s > last_attempt - pacing.FINAL_LOOK_S
+    return move._replace(attempt=False) if late else move
 
 
 def mark_stale(dead: dict[int, Lease], mine: Lease, now: float) -> None:
