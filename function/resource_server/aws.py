@@ -115,7 +115,9 @@ class RetryPolicy:
         self.never_retried = never_retried
         self.until_deadline = until_deadline
         self.attempted_once = attempted_once
-        self.reads = reads  # calls that can't act: inside writing(), their lost answers are not waited out
+        # Calls that can't act: inside writing(), their lost answers are not waited out, and their
+        # answers are no write taken (Pacing.taken).
+        self.reads = reads
         self.pacing = pacing or Pacing()
         self.clock = clock or CLOCK.monotonic
         self.sleep = sleep or CLOCK.sleep

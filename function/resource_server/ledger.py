@@ -39,9 +39,11 @@ from .pacing import RECENT_WRITE_S, Ahead, Lease, Line
 logger = logging.getLogger(__name__)
 
 TABLE_VARIABLE = "LEDGER_TABLE"
-QUEUE_INDEX = "queue"  # a sparse index of the records that hold a lease, in the order they began
-# No lease outlives the Lambda's longest Timeout, 900 s: the queue is read no further back, and a
-# record's moment of a write taken (above), left in the index until its next write, is passed over.
+# A sparse index of the records that hold a lease, in the order they began, and of those whose
+# last write gave one back after Cognito took a write: that moment, until the record's next write.
+QUEUE_INDEX = "queue"
+# No lease outlives the Lambda's longest Timeout, 900 s: the queue is read no further back, so a
+# moment left in the index is passed over once it is older.
 QUEUE_HORIZON_S = 960.0
 # A lease marked as one whose request died: its pool, so marked, is counted in no line.
 STALE = "stale:"
@@ -494,7 +496,7 @@ def _item(record: Record) -> dict[str, Any]:
     if record.lease is not None:
         item.update(
             {
-                "queue": {"S": "writes"},  # in the sparse queue index only while leased
+                "queue": {"S": "writes"},  # in the sparse queue index while leased (and see _write)
                 "holder": {"S": record.lease.holder},
                 "began": {"N": str(record.lease.began)},
                 "writes_until": {"N": str(record.lease.writes_until)},

@@ -319,8 +319,8 @@ class Turns(Pacing):
                 index_lag_s=seen.index_lag_s,
                 since_last_s=None if line.last_write is None else self._epoch(now) - line.last_write,
             )
-            if move.timed and now + move.wait_s > deadline - FINAL_LOOK_S:
-                move = move._replace(attempt=False)  # its slot comes late: as any wait that does
+            if move.timed and now + move.wait_s > deadline:
+                move = move._replace(attempt=False)  # its slot comes too late: as any wait that does
             seen.timed = move.timed and move.attempt
             if not move.attempt:
                 seen.read_at = None  # it sleeps: the line will have moved

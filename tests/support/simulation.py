@@ -130,6 +130,7 @@ def simulate(
     read_at: dict[int, float] = {}  # when each writer last read the line, as Turns._line keeps it
     lines: dict[int, pacing.Line] = {}  # what that reading found, which the writer goes by until the next
     timed: set[int] = set()  # the writers whose last attempt was timed to their slot: refused, they read again
+    round_trip: dict[int, float] = {}  # each writer's last attempt, from sending to its answer
     taken: list[tuple[str, float, float]] = []  # each write Cognito took: its pool, its moment, when recorded
     attempts = dict.fromkeys(range(len(writers)), 0)
     lag_seen: dict[int, float] = {}  # how far each writer has seen the index lag
@@ -147,18 +148,21 @@ def simulate(
         now, n, is_attempt = heapq.heappop(queue)
         if is_attempt:
             attempts[n] += 1
-            late = rng.uniform(0, late_s) if late_s else 0.0
-            arrives = now + latency_s / 2 + late
+            # Late on its way and, apart, on its answer's: what the writer sees is the round trip.
+            there, back = (rng.uniform(0, late_s), rng.uniform(0, late_s)) if late_s else (0.0, 0.0)
+            arrives = now + latency_s / 2 + there
+            answered = now + latency_s + there + back
+            round_trip[n] = answered - now
             pool = writers[n].pool
             if arrives >= next_slot.get(pool, 0.0) and (account_rate is None or arrives >= next_account_slot):
                 next_slot[pool] = arrives + 1 / pool_rate
                 if account_rate is not None:
                     next_account_slot = arrives + 1 / account_rate
-                succeeded[n], accepted[n] = now + latency_s + 2 * late, arrives
-                gone[n] = (leases.pop(n), now + 2 * latency_s + 2 * late)  # given back by the write that records it
-                taken.append((pool, now + latency_s / 2 + late, now + 2 * latency_s + 2 * late))
+                succeeded[n], accepted[n] = answered, arrives
+                gone[n] = (leases.pop(n), answered + latency_s)  # given back by the write that records it
+                taken.append((pool, (now + answered) / 2, answered + latency_s))  # midway, as Turns.taken
                 continue
-            now += latency_s + 2 * late  # the throttled answer comes back
+            now = answered  # the throttled answer comes back
         shows_mine = index_lag_s <= 0 or leases[n].began + index_lag_s <= now
         if now - read_at.get(n, -1e9) >= pacing.REREAD_S or n in timed:
             now += latency_s  # a Query of the line
@@ -183,7 +187,7 @@ def simulate(
                 line,
                 refused_at_head=refused_at_head[n],
                 rng=rng,
-                round_trip_s=latency_s,
+                round_trip_s=round_trip.get(n, latency_s),
                 rates=rates,
                 index_lag_s=lag_seen.get(n, 0.0),
                 since_last_s=None if line.last_write is None else now - line.last_write,
@@ -232,8 +236,8 @@ def last_write(taken: list[tuple[str, float, float]], pool: str, now: float, lag
 
 
 def timed_late(move: pacing.Move, now: float, last_attempt: float) -> pacing.Move:
-    """As Turns.delay: an attempt timed to a slot that comes past its final look is a wait."""
-    late = move.timed and now + move.wait_s > last_attempt - pacing.FINAL_LOOK_S
+    """As Turns.delay: an attempt timed to a slot that comes past its last attempt is a wait."""
+    late = move.timed and now + move.wait_s > last_attempt
     return move._replace(attempt=False) if late else move
 
 
