@@ -183,6 +183,7 @@ class Ledger:
         values = {
             ":writes": {"S": "writes"},
             ":since": {"N": str(now - QUEUE_HORIZON_S)},
+            ":mine": {"N": str(mine.began)},
             ":recent": {"N": str(now - RECENT_WRITE_S)},
         }
         in_pool = in_account = 0
@@ -195,10 +196,11 @@ class Ledger:
                 page = self._client.query(
                     TableName=self.table_name,
                     IndexName=QUEUE_INDEX,
-                    # The writers behind it too: whichever of them wrote last says when a slot opens.
-                    KeyConditionExpression="#queue = :writes AND began >= :since",
+                    # The writers ahead, and those ahead that have written: in the order they began,
+                    # the one that wrote last is the one just ahead. Each entry read is a cost.
+                    KeyConditionExpression="#queue = :writes AND began BETWEEN :since AND :mine",
                     FilterExpression="writes_until > :recent",
-                    ProjectionExpression="#server, #pool, holder, began, writes_until",
+                    ProjectionExpression="#server, #pool, holder, writes_until",
                     ExpressionAttributeNames={"#queue": "queue", "#pool": "pool", "#server": "server"},
                     ExpressionAttributeValues=values,
                     **({"ExclusiveStartKey": token} if token else {}),
@@ -214,7 +216,7 @@ class Ledger:
                     if holder == mine.holder:
                         shows_mine = True  # its own: how far the index lags, it learns from this
                         continue
-                    if pool.startswith(STALE) or until <= now or float(item["began"]["N"]) > mine.began:
+                    if pool.startswith(STALE) or until <= now:
                         continue
                     in_account += 1
                     if pool == mine.pool:
@@ -351,11 +353,11 @@ class Ledger:
     def settle(self, record: Record, state: State, **changes: Any) -> Record:
         """Record `state` and give the lease back. Raises Contended."""
         settled = record._replace(state=state, version=record.version + 1, lease=None, **changes)
-        took_at = self._took_at if record.lease is not None else None
+        took = (record.lease.began, self._took_at) if record.lease and self._took_at is not None else None
         # The write that gives the lease back is the request's last on the record: it may use the
         # store's reserve, so that a server made near the deadline is still recorded.
         with self._budget.last_write():
-            self._write(settled, record, took_at)
+            self._write(settled, record, took)
         self._held = self._took_at = None
         return settled
 
@@ -412,12 +414,14 @@ class Ledger:
 
     # The table
 
-    def _write(self, record: Record, expected: Record | None, took_at: float | None = None) -> None:
+    def _write(self, record: Record, expected: Record | None, took: tuple[float, float] | None = None) -> None:
+        """`took`: when the lease given back began, and when Cognito took its write."""
         item = _item(record)
-        if took_at is not None:
-            # In the queue, without a holder: when Cognito took a write in its pool (line_ahead).
-            # Ownership reads none of it, and the record's next write clears it.
-            item.update({"queue": {"S": "writes"}, "began": {"N": str(took_at)}, "writes_until": {"N": str(took_at)}})
+        if took is not None:
+            # In the queue where its lease stood, without a holder: when Cognito took a write in
+            # its pool (line_ahead). Ownership reads none of it; the record's next write clears it.
+            began, at = took
+            item.update({"queue": {"S": "writes"}, "began": {"N": str(began)}, "writes_until": {"N": str(at)}})
         token = item["write"]["S"]
         condition = "attribute_not_exists(#server)" if expected is None else "#version = :version"
         values = {} if expected is None else {"ExpressionAttributeValues": {":version": {"N": str(expected.version)}}}

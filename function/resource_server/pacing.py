@@ -326,6 +326,8 @@ class Turns(Pacing):
                 seen.read_at = None  # it sleeps: the line will have moved
             seen.refused_at_head = seen.refused_at_head + 1 if move.at_head and not move.timed else 0
             if move.attempt:
+                if move.timed:
+                    logger.debug("Waiting for this write's slot", extra={"seconds": round(move.wait_s, 2)})
                 return move.wait_s  # past the last attempt, the caller stops
             if now + move.wait_s > deadline - FINAL_LOOK_S and now < deadline - FINAL_LOOK_S:
                 step = deadline - FINAL_LOOK_S - now  # a last look at the line, while it can still act on it

@@ -131,7 +131,7 @@ def simulate(
     lines: dict[int, pacing.Line] = {}  # what that reading found, which the writer goes by until the next
     timed: set[int] = set()  # the writers whose last attempt was timed to their slot: refused, they read again
     round_trip: dict[int, float] = {}  # each writer's last attempt, from sending to its answer
-    taken: list[tuple[str, float, float]] = []  # each write Cognito took: its pool, its moment, when recorded
+    taken: list[tuple[Lease, float, float]] = []  # each write Cognito took: its lease, its moment, when recorded
     attempts = dict.fromkeys(range(len(writers)), 0)
     lag_seen: dict[int, float] = {}  # how far each writer has seen the index lag
     shown: set[int] = set()  # the writers whose own lease the index has shown
@@ -160,7 +160,7 @@ def simulate(
                     next_account_slot = arrives + 1 / account_rate
                 succeeded[n], accepted[n] = answered, arrives
                 gone[n] = (leases.pop(n), answered + latency_s)  # given back by the write that records it
-                taken.append((pool, (now + answered) / 2, answered + latency_s))  # midway, as Turns.taken
+                taken.append((gone[n][0], (now + answered) / 2, answered + latency_s))  # midway, as Turns.taken
                 continue
             now = answered  # the throttled answer comes back
         shows_mine = index_lag_s <= 0 or leases[n].began + index_lag_s <= now
@@ -173,7 +173,7 @@ def simulate(
             if shows_mine:
                 shown.add(n)
             lines[n] = line_ahead(indexed({**dead, **leases}, gone, now, index_lag_s), leases[n], now)._replace(
-                shows_mine=shows_mine, last_write=last_write(taken, writers[n].pool, now, index_lag_s)
+                shows_mine=shows_mine, last_write=last_write(taken, leases[n], now, index_lag_s)
             )
         line = lines[n]
         watches[n] = pacing.watch(watches.get(n), line, now)
@@ -227,11 +227,15 @@ def simulate(
     )
 
 
-def last_write(taken: list[tuple[str, float, float]], pool: str, now: float, lag_s: float) -> float | None:
-    """When Cognito last took a write in `pool`, as the queue index shows it at `now`: `taken` holds
-    each write's pool, its moment, and when the write that gave its lease back recorded that
-    moment, which the index shows `lag_s` later."""
-    shown = [at for where, at, recorded in taken if where == pool and recorded + lag_s <= now]
+def last_write(taken: list[tuple[Lease, float, float]], mine: Lease, now: float, lag_s: float) -> float | None:
+    """When Cognito last took a write in the pool of `mine`, of a writer ahead, as the queue index
+    shows it at `now`: `taken` holds each write's lease, its moment, and when the write that gave
+    the lease back recorded that moment, which the index shows `lag_s` later."""
+    shown = [
+        at
+        for lease, at, recorded in taken
+        if lease.pool == mine.pool and lease.began <= mine.began and recorded + lag_s <= now
+    ]
     return max((at for at in shown if at > now - pacing.RECENT_WRITE_S), default=None)
 
 
