@@ -347,6 +347,8 @@ class Turns(Pacing):
         than ask a slow or throttling ledger again after every refusal."""
         if seen.read_at is not None and now - seen.read_at < REREAD_S and not seen.timed:
             return seen.line
+        # One reading for a refused timed attempt: if it fails, the next waits REREAD_S like any.
+        seen.timed = False
         seen.read_at, seen.line = now, self._ahead(seen.lease, self._epoch(now))
         if seen.line is not None:
             seen.index_lag_s = index_lag(

@@ -436,6 +436,22 @@ def test_a_refused_attempt_timed_to_its_slot_reads_the_line_again_at_once() -> N
     assert len(reads) == 2, "refused at its slot, it reads when the slot did open, rather than guess"
 
 
+def test_a_refused_timed_attempt_whose_reading_fails_reads_again_only_after_reread_s() -> None:
+    """Else each jittered refusal reads a ledger already too slow to answer: under 150 creates
+    at once, the emulator's DynamoDB stopped taking connections, and 130 creates failed to record
+    the servers Cognito had made (`make bench`, figure 5)."""
+    readings = iter([pacing.Line(1, 1, last_write=999.9)])
+    clock, turns, reads = reading(lambda _now: next(readings, None))
+
+    timed = turns.delay(attempts=1, now=clock.now, deadline=clock.now + 60)
+    clock.now += timed
+    for attempt in range(2, 7):  # refused at its slot, then again and again, 0.1 s apart
+        turns.delay(attempts=attempt, now=clock.now, deadline=clock.now + 60)
+        clock.now += 0.1
+
+    assert len(reads) == 2, "the reading its slot earned, which failed; then jitter until REREAD_S"
+
+
 def test_a_slot_that_comes_past_the_writers_time_is_waited_for_as_any_late_turn() -> None:
     clock, turns, _reads = reading(lambda now: pacing.Line(100, 100, last_write=now - 0.05))
 
