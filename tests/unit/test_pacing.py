@@ -22,7 +22,7 @@ from resource_server.aws import RetryPolicy
 from resource_server.contract import ServerId
 from resource_server.failure import RequestFailed
 from resource_server.ledger import Ledger
-from resource_server.ownership import Owner, State
+from resource_server.ownership import Owner, Record, State
 from resource_server.pacing import Lease, Turns
 from tests.support import simulation as sim
 from tests.support.emulator import create_ledger_table
@@ -130,6 +130,12 @@ def started_ledger(table: str, request_id: str) -> Ledger:
     ledger = Ledger(table, budget, aws.tables(budget.tables_end), write_attempt_s=aws.COGNITO.attempt_s)
     ledger.start(request_id, "invocation")
     return ledger
+
+
+def in_line(table: str, request_id: str, server: ServerId) -> tuple[Ledger, Record]:
+    """A request of its own that took `server`'s lease, creating it: a place in the pool's line."""
+    ledger = started_ledger(table, request_id)
+    return ledger, ledger.claim(server, None, state=State.CREATING, owner=OWNER, request_id=request_id, issued_at=None)
 
 
 def test_a_writer_far_back_in_line_sleeps_until_near_its_turn_without_trying() -> None:
@@ -261,11 +267,8 @@ def test_a_lease_taken_by_a_write_whose_answer_was_lost_is_given_back(aws_enviro
 def test_a_lease_marked_stale_is_counted_in_no_line_until_its_record_is_written_again(aws_environment: None) -> None:
     with mock_aws():
         table = create_ledger_table(boto3.client("dynamodb"))
-        died = started_ledger(table, "died")
-        claimed = died.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="died", issued_at=None)
-        me = started_ledger(table, "me")
-        mine = ServerId(SERVER.user_pool_id, "https://mine.example.com")
-        me.claim(mine, None, state=State.CREATING, owner=OWNER, request_id="me", issued_at=None)
+        died, claimed = in_line(table, "died", SERVER)
+        me, _ = in_line(table, "me", ServerId(SERVER.user_pool_id, "https://mine.example.com"))
         assert me.lease is not None
         line = me.line_ahead(me.lease, time.time())
         assert line is not None
@@ -494,20 +497,15 @@ def test_a_reading_that_does_not_show_the_writers_own_lease_is_slept_on_not_trus
 def test_a_write_taken_leaves_its_moment_in_the_line_and_ownership_reads_none_of_it(aws_environment: None) -> None:
     with mock_aws():
         table = create_ledger_table(boto3.client("dynamodb"))
-        wrote = started_ledger(table, "wrote")
-        claimed = wrote.claim(SERVER, None, state=State.CREATING, owner=OWNER, request_id="wrote", issued_at=None)
-        behind = started_ledger(table, "behind")
-        mine = ServerId(SERVER.user_pool_id, "https://mine.example.com")
-        behind.claim(mine, None, state=State.CREATING, owner=OWNER, request_id="behind", issued_at=None)
-        elsewhere = started_ledger(table, "elsewhere")
-        other = ServerId("us-east-1_other", "https://other.example.com")
-        elsewhere.claim(other, None, state=State.CREATING, owner=OWNER, request_id="elsewhere", issued_at=None)
+        wrote, claimed = in_line(table, "wrote", SERVER)
+        behind, _ = in_line(table, "behind", ServerId(SERVER.user_pool_id, "https://mine.example.com"))
+        elsewhere, other = in_line(table, "elsewhere", ServerId("us-east-1_other", "https://other.example.com"))
         took_at = time.time() - 0.3
 
         wrote.took(took_at)
         made = wrote.settle(claimed, State.MADE)
         elsewhere.took(time.time() - 0.1)  # another pool's moment: no guide to this one's
-        elsewhere.settle(elsewhere.read(other), State.MADE)  # type: ignore[arg-type]
+        elsewhere.settle(other, State.MADE)
 
         assert behind.lease is not None
         line = behind.line_ahead(behind.lease, time.time())
