@@ -216,6 +216,18 @@ def next_move(
     return Move(min(wait - slot, recheck), attempt=False)
 
 
+def in_time(move: Move, now: float, last_attempt: float) -> Move:
+    """`move`, unless it is an attempt timed to a slot that opens past the writer's last attempt:
+    then a wait, as for any turn that comes too late."""
+    return move._replace(attempt=False) if move.timed and now + move.wait_s > last_attempt else move
+
+
+def refused_at_head_after(previous: int, move: Move) -> int:
+    """How often in a row a writer has been refused with none of ours ahead, once it makes `move`:
+    an attempt timed to its slot is no try at once, and does not count."""
+    return previous + 1 if move.at_head and not move.timed else 0
+
+
 def index_lag(estimate: float, began: float, now: float, shows_mine: bool, seen_before: bool) -> float:
     """How far the index lags, as a writer learns it from its own lease, which began at `began`:
     at least as long as a reading did not show it (`estimate`, until then); at most until the
@@ -319,12 +331,11 @@ class Turns(Pacing):
                 index_lag_s=seen.index_lag_s,
                 since_last_s=None if line.last_write is None else self._epoch(now) - line.last_write,
             )
-            if move.timed and now + move.wait_s > deadline:
-                move = move._replace(attempt=False)  # its slot comes too late: as any wait that does
+            move = in_time(move, now, deadline)
             seen.timed = move.timed and move.attempt
             if not move.attempt:
                 seen.read_at = None  # it sleeps: the line will have moved
-            seen.refused_at_head = seen.refused_at_head + 1 if move.at_head and not move.timed else 0
+            seen.refused_at_head = refused_at_head_after(seen.refused_at_head, move)
             if move.attempt:
                 if move.timed:
                     logger.debug("Waiting for this write's slot", extra={"seconds": round(move.wait_s, 2)})

@@ -192,10 +192,10 @@ def simulate(
                 index_lag_s=lag_seen.get(n, 0.0),
                 since_last_s=None if line.last_write is None else now - line.last_write,
             )
-            refused_at_head[n] = refused_at_head[n] + 1 if move.at_head and not move.timed else 0
+            refused_at_head[n] = pacing.refused_at_head_after(refused_at_head[n], move)
         last_attempt = calls_end[n] - aws.COGNITO.attempt_s
         final_look = last_attempt - pacing.FINAL_LOOK_S
-        move = timed_late(move, now, last_attempt)
+        move = pacing.in_time(move, now, last_attempt)
         timed.discard(n)
         timed.update([n] if move.timed and move.attempt else [])
         if not move.attempt and (now + move.wait_s <= last_attempt or now < final_look):
@@ -237,12 +237,6 @@ def last_write(taken: list[tuple[Lease, float, float]], mine: Lease, now: float,
         if lease.pool == mine.pool and lease.began <= mine.began and recorded + lag_s <= now
     ]
     return max((at for at in shown if at > now - pacing.RECENT_WRITE_S), default=None)
-
-
-def timed_late(move: pacing.Move, now: float, last_attempt: float) -> pacing.Move:
-    """As Turns.delay: an attempt timed to a slot that comes past its last attempt is a wait."""
-    late = move.timed and now + move.wait_s > last_attempt
-    return move._replace(attempt=False) if late else move
 
 
 def mark_stale(dead: dict[int, Lease], mine: Lease, now: float) -> None:
